@@ -1,0 +1,96 @@
+// The contract between TypeScript (which plans) and the C launcher (which executes).
+// src/container/plan.ts turns an OCI spec into a LaunchPlan; src/sys/launcher.ts serialises it
+// for launch.c, whose child carries it out step by step and reports {step, errno} on failure.
+// Everything here is plain data: no OCI types, no protobuf objects.
+
+export type NamespaceKind = "pid" | "mount" | "uts" | "ipc" | "net" | "cgroup" | "user";
+
+export interface NamespaceStep {
+  kind: NamespaceKind;
+  /** Join this namespace (e.g. /proc/PID/ns/net or a bind-mounted ns file); absent = create a new one. */
+  path?: string;
+}
+
+/** One mount, in order. `target` is absolute inside the container (resolved against the new root). */
+export interface MountStep {
+  source: string;
+  target: string;
+  fstype: string;
+  /** MS_* flags for the mount call (MS_BIND for binds; MS_REC with it for rbind). */
+  flags: number;
+  /** Filesystem-specific data string ("mode=755,size=65536k"). */
+  data: string;
+  /** MS_PRIVATE/MS_SLAVE/MS_SHARED/MS_UNBINDABLE (| MS_REC), applied after the mount; 0 = none. */
+  propagation: number;
+  /** Flags for a MS_REMOUNT|MS_BIND pass (readonly binds need a remount to take effect); 0 = none. */
+  remountFlags: number;
+  /** Create the target as a file (bind of a non-directory) rather than a directory when missing. */
+  targetIsFile: boolean;
+}
+
+export interface DeviceStep {
+  /** Absolute path inside the container. */
+  path: string;
+  /** 'c' char, 'b' block, 'p' fifo. */
+  type: "c" | "b" | "p";
+  major: number;
+  minor: number;
+  /** Permission bits (0666 by default). */
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+export interface Rlimit {
+  /** RLIMIT_* number. */
+  resource: number;
+  soft: bigint;
+  hard: bigint;
+}
+
+/** Capability sets as 64-bit masks (bit n = capability n). */
+export interface CapSets {
+  bounding: bigint;
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+  ambient: bigint;
+}
+
+export interface LaunchPlan {
+  namespaces: NamespaceStep[];
+  /** Host path of the container's root filesystem; absent = no pivot_root (hooks, plain helpers). */
+  rootfs?: string;
+  rootReadonly: boolean;
+  /** Propagation applied to "/" before anything else (default MS_REC|MS_PRIVATE; MS_REC|MS_SLAVE allowed). */
+  rootPropagation: number;
+  mounts: MountStep[];
+  devices: DeviceStep[];
+  /** [target, linkPath] pairs created inside the container (e.g. ["/proc/self/fd", "/dev/fd"]). */
+  symlinks: [string, string][];
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  hostname?: string;
+  /** [key in dotted or slashed form, value]: written to /proc/sys/... after pivot_root. */
+  sysctls: [string, string][];
+  rlimits: Rlimit[];
+  oomScoreAdj?: number;
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  umask?: number;
+  /** null = keep the agent's capabilities (hooks). */
+  caps: CapSets | null;
+  noNewPrivileges: boolean;
+  /** setsid() and make fd 0 the controlling terminal (Process.Terminal). */
+  terminal: boolean;
+  cwd: string;
+  /** Absolute path of the executable inside the container (already looked up in PATH). */
+  exe: string;
+  args: string[];
+  env: string[];
+  /** Descriptors in the agent that become the child's 0, 1, 2. */
+  stdio: [number, number, number];
+  /** Open cgroup.procs descriptors; the child writes "0" to each to join before anything else. */
+  cgroupProcsFds: number[];
+}

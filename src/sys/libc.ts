@@ -1,0 +1,73 @@
+// The one dlopen of libc that the rest of src/sys builds on. Other files in src/sys add small,
+// typed wrappers (sockets, pipes, mounts, ...) around these symbols; nothing outside src/sys
+// imports bun:ffi.
+//
+// FFI rules (see docs/DESIGN.md): scratch memory is backed by `new ArrayBuffer(n)` (small typed
+// arrays move), every buffer C reads is kept alive until the call returns, i64 returns are BigInt.
+import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { SysError } from "./errno.ts";
+
+const { i32, i64, u32, u64, ptr: P, cstring } = FFIType;
+// Sizes are passed as u64; results that always fit in 32 bits (byte counts of one read/write,
+// fds, pids, -1) are declared i32 so they come back as plain numbers.
+
+export const libc = dlopen("libc.so.6", {
+  __errno_location: { args: [], returns: P },
+  close: { args: [i32], returns: i32 },
+  read: { args: [i32, P, u64], returns: i32 },
+  write: { args: [i32, P, u64], returns: i32 },
+  fcntl: { args: [i32, i32, i64], returns: i32 },
+  ioctl: { args: [i32, u64, P], returns: i32 },
+  pipe2: { args: [P, i32], returns: i32 },
+  dup: { args: [i32], returns: i32 },
+  dup3: { args: [i32, i32, i32], returns: i32 },
+  open: { args: [P, i32, u32], returns: i32 },
+  socket: { args: [i32, i32, i32], returns: i32 },
+  bind: { args: [i32, P, u32], returns: i32 },
+  listen: { args: [i32, i32], returns: i32 },
+  connect: { args: [i32, P, u32], returns: i32 },
+  getsockopt: { args: [i32, i32, i32, P, P], returns: i32 },
+  kill: { args: [i32, i32], returns: i32 },
+  waitpid: { args: [i32, P, i32], returns: i32 },
+  prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
+  mount: { args: [P, P, P, u64, P], returns: i32 },
+  umount2: { args: [P, i32], returns: i32 },
+  setsid: { args: [], returns: i32 },
+  sethostname: { args: [P, u64], returns: i32 },
+  memfd_create: { args: [P, u32], returns: i32 },
+  openpty: { args: [P, P, P, P, P], returns: i32 },
+  sync: { args: [], returns: FFIType.void },
+  reboot: { args: [i32], returns: i32 },
+  getpid: { args: [], returns: i32 },
+  syscall: { args: [i64, i64, i64, i64, i64, i64], returns: i32 },
+  strerror: { args: [i32], returns: cstring },
+});
+
+export const C = libc.symbols;
+
+export function errno(): number {
+  return read.i32(C.__errno_location()!, 0);
+}
+
+/** NUL-terminated C string. Keep the returned buffer referenced while C may read it. */
+export function cstr(s: string): Buffer {
+  return Buffer.from(s + "\0");
+}
+
+/** Throws SysError(call, errno) when a libc call returned a negative value; otherwise returns it. */
+export function check<T extends number | bigint>(call: string, r: T): T {
+  if (r < 0) throw new SysError(call, errno());
+  return r;
+}
+
+/** Like check(), but retries on EINTR. */
+export function retry<T extends number | bigint>(call: string, f: () => T): T {
+  for (;;) {
+    const r = f();
+    if (r >= 0) return r;
+    const e = errno();
+    if (e !== 4) throw new SysError(call, e);
+  }
+}
+
+export { ptr };
