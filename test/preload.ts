@@ -1,0 +1,24 @@
+// bun test preload: make sure the native parts and the agent binary exist and are newer than
+// their sources, so `bun test` works on a clean checkout. Integration tests run dist/kata-agent.
+import { readdirSync, statSync, existsSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+const bin = join(root, "dist/kata-agent");
+const stale =
+  !existsSync(bin) ||
+  statSync(bin).mtimeMs < Math.max(newestMtime(join(root, "src")), statSync(join(root, "build.ts")).mtimeMs, statSync(join(root, "package.json")).mtimeMs);
+if (stale && process.env.KATA_TEST_NO_BUILD !== "1") {
+  const { build } = await import("../build.ts");
+  await build();
+}
