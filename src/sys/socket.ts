@@ -1,0 +1,111 @@
+// vsock sockets made by hand for Bun: Bun's socket API knows TCP and unix sockets but not AF_VSOCK,
+// so we create, bind and listen (or connect) the fd here and hand it to `Bun.listen({ fd })` /
+// `Bun.connect({ fd })`. Abstract unix sockets need nothing from here: `Bun.listen({ unix: "\0name" })`
+// binds an abstract name (checked in /proc/net/unix on Bun 1.4.5).
+import { dlopen, FFIType, ptr } from "bun:ffi";
+import { C, check, errno, retry } from "./libc.ts";
+import { SysError } from "./errno.ts";
+
+const AF_VSOCK = 40;
+const SOCK_STREAM = 1;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_ERROR = 4;
+const EINPROGRESS = 115;
+const POLLOUT = 0x004;
+const POLLERR = 0x008;
+const POLLHUP = 0x010;
+
+/** VMADDR_CID_ANY: `vsock://-1:PORT` listens on every CID of this VM. */
+export const VMADDR_CID_ANY = 0xffffffff;
+
+// poll() is not in libc.ts; a zero-timeout poll lets us wait for a non-blocking connect without
+// ever blocking the event loop.
+const extra = dlopen("libc.so.6", {
+  poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+});
+
+/** struct sockaddr_vm: u16 family, u16 reserved, u32 port, u32 cid, u8 flags, u8 zero[3]. */
+function sockaddrVm(cid: number, port: number): ArrayBuffer {
+  const mem = new ArrayBuffer(16);
+  const view = new DataView(mem);
+  view.setUint16(0, AF_VSOCK, true);
+  view.setUint32(4, port >>> 0, true);
+  view.setUint32(8, cid >>> 0, true);
+  return mem;
+}
+
+function vsockSocket(): number {
+  return check("socket(AF_VSOCK)", C.socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+}
+
+function describe(cid: number, port: number): string {
+  return `vsock://${cid === VMADDR_CID_ANY ? -1 : cid}:${port}`;
+}
+
+/**
+ * A listening, non-blocking, close-on-exec vsock socket for `Bun.listen({ fd })`. The caller owns
+ * the fd (Bun closes it when the listener stops). Errors name the address and errno, e.g.
+ * "bind vsock://-1:1024: EADDRINUSE".
+ */
+export function vsockListen(cid: number, port: number, backlog = 1024): number {
+  const fd = vsockSocket();
+  try {
+    const addr = sockaddrVm(cid, port);
+    check(`bind ${describe(cid, port)}`, C.bind(fd, ptr(addr), 16));
+    check(`listen ${describe(cid, port)}`, C.listen(fd, backlog));
+    return fd;
+  } catch (e) {
+    C.close(fd);
+    throw e;
+  }
+}
+
+/**
+ * Connects a vsock stream socket without blocking the event loop: a non-blocking connect, then a
+ * zero-timeout poll every few milliseconds until the socket is writable (or timeoutMs passes), then
+ * SO_ERROR tells the outcome. Resolves with the connected fd for `Bun.connect({ fd })`.
+ */
+export async function vsockConnect(cid: number, port: number, timeoutMs = 5000): Promise<number> {
+  const fd = vsockSocket();
+  const where = `connect ${describe(cid, port)}`;
+  try {
+    const addr = sockaddrVm(cid, port);
+    if (C.connect(fd, ptr(addr), 16) < 0) {
+      const e = errno();
+      if (e !== EINPROGRESS) throw new SysError(where, e);
+      await waitWritable(fd, timeoutMs, where);
+    }
+    return fd;
+  } catch (e) {
+    C.close(fd);
+    throw e;
+  }
+}
+
+async function waitWritable(fd: number, timeoutMs: number, where: string): Promise<void> {
+  // struct pollfd { int fd; short events; short revents; }
+  const pfd = new DataView(new ArrayBuffer(8));
+  const give = Date.now() + timeoutMs;
+  for (let pause = 1; ; pause = Math.min(pause * 2, 20)) {
+    pfd.setInt32(0, fd, true);
+    pfd.setInt16(4, POLLOUT, true);
+    pfd.setInt16(6, 0, true);
+    const n = retry("poll", () => extra.symbols.poll(ptr(pfd.buffer), 1, 0));
+    const revents = pfd.getInt16(6, true);
+    if (n > 0 && revents & (POLLOUT | POLLERR | POLLHUP)) break;
+    if (Date.now() >= give) throw new SysError(where, 110 /* ETIMEDOUT */);
+    await Bun.sleep(pause);
+  }
+  const soError = new Int32Array(new ArrayBuffer(4));
+  const len = new Uint32Array(new ArrayBuffer(4));
+  len[0] = 4;
+  check("getsockopt(SO_ERROR)", C.getsockopt(fd, SOL_SOCKET, SO_ERROR, ptr(soError), ptr(len)));
+  if (soError[0] !== 0) throw new SysError(where, soError[0]!);
+}
+
+/** Closes an fd we made but never handed to Bun. */
+export function closeFd(fd: number): void {
+  C.close(fd);
+}
