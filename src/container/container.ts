@@ -1,0 +1,276 @@
+// One container: its init process (blocked in the launcher's gate until StartContainer), the
+// processes exec'd into it, its cgroup, and its OCI hooks. This is what Kata's rustjail
+// LinuxContainer does; the RPC layer calls these methods and maps their errors to statuses.
+import type { grpc } from "../gen/index.ts";
+import type { Logger } from "../log/logger.ts";
+import type { CgroupManager } from "../cgroups/manager.ts";
+import { newManager } from "../cgroups/manager.ts";
+import { abortInit, createInit, spawn, startInit, type Created } from "../sys/launcher.ts";
+import { C } from "../sys/libc.ts";
+import { closeFd } from "../sys/pipe.ts";
+import { ContainerProcess } from "../process/process.ts";
+import { createStdio } from "../process/stdio.ts";
+import { exists, invalid, notFound, precondition, AgentError } from "../errors.ts";
+import { validateId } from "./id.ts";
+import { validateSpec } from "./spec-validate.ts";
+import { planContainer, planExec } from "./plan.ts";
+import { runHooks, type Hook, type OciState } from "./hooks.ts";
+import { specHooks } from "./spec-hooks.ts";
+
+export type ContainerStatus = "created" | "running" | "paused" | "stopped";
+
+export interface ContainerEnv {
+  log: Logger;
+  cgroupVersion: 1 | 2;
+  /** agent.container_pipe_size */
+  pipeSize: number;
+  /** /proc/PID/ns/pid of the sandbox's shared pid namespace, when sandbox_pidns is on. */
+  sandboxPidns?: string;
+  /** Called when a process of this container was killed by the OOM killer. */
+  onOom?: (containerId: string) => void;
+}
+
+const SIGKILL = 9;
+const ESRCH = 3;
+
+export class Container {
+  status: ContainerStatus = "created";
+  readonly processes = new Map<string, ContainerProcess>();
+  private created: Created | undefined;
+  private oomSeen = 0;
+  private readonly hooks: Record<string, Hook[]>;
+
+  private constructor(
+    readonly id: string,
+    readonly spec: grpc.ISpec,
+    readonly init: ContainerProcess,
+    readonly cgroup: CgroupManager,
+    private readonly env: ContainerEnv,
+    created: Created,
+  ) {
+    this.created = created;
+    this.hooks = specHooks(spec);
+    this.watch(init);
+  }
+
+  get log(): Logger {
+    return this.env.log;
+  }
+
+  /** CreateContainer: everything set up, the init blocked before its execve. */
+  static async create(id: string, execId: string, spec: grpc.ISpec | null | undefined, env: ContainerEnv): Promise<Container> {
+    validateId("container", id);
+    if (execId !== "" && execId !== id) validateId("exec", execId);
+    if (!spec) throw invalid("CreateContainer: OCI spec is missing");
+    validateSpec(spec);
+    const rootfs = spec.Root!.Path!;
+    const cgroup = newManager({ version: env.cgroupVersion, cgroupsPath: spec.Linux?.CgroupsPath ?? "", containerId: id });
+    const cleanups: (() => void | Promise<void>)[] = [];
+    try {
+      cgroup.create();
+      cleanups.push(() => cgroup.destroy());
+      if (spec.Linux?.Resources) cgroup.apply(spec.Linux.Resources);
+      const p = spec.Process!;
+      const stdio = createStdio({
+        terminal: !!p.Terminal,
+        pipeSize: env.pipeSize,
+        consoleSize: p.ConsoleSize ? { rows: p.ConsoleSize.Height ?? 0, cols: p.ConsoleSize.Width ?? 0 } : undefined,
+      });
+      cleanups.push(() => {
+        stdio.closeChildEnds();
+        stdio.stdout.close();
+        stdio.stderr?.close();
+        void stdio.stdin.close();
+      });
+      const cgFds = cgroup.procsFds();
+      let created: Created;
+      try {
+        const plan = planContainer(spec, {
+          rootfsHostPath: rootfs,
+          stdio: stdio.childFds,
+          cgroupProcsFds: cgFds,
+          sandboxPidnsPath: env.sandboxPidns,
+        });
+        created = createInit(plan);
+      } finally {
+        cgFds.forEach(closeFd);
+      }
+      cleanups.push(() => abortInit(created));
+      stdio.closeChildEnds();
+      const init = new ContainerProcess(id, created.pid, stdio);
+      const c = new Container(id, spec, init, cgroup, env, created);
+      const state = c.state();
+      await runHooks("prestart", c.hooks.prestart, state);
+      await runHooks("createRuntime", c.hooks.createRuntime, state);
+      await runHooks("createContainer", c.hooks.createContainer, state);
+      env.log.info("container created", { container: id, pid: created.pid });
+      return c;
+    } catch (e) {
+      for (const f of cleanups.reverse()) {
+        try {
+          await f();
+        } catch (ce) {
+          env.log.warn("cleanup after failed create", { container: id, error: (ce as Error).message });
+        }
+      }
+      throw e;
+    }
+  }
+
+  state(): OciState {
+    return {
+      ociVersion: this.spec.Version || "1.0.2",
+      id: this.id,
+      status: this.status === "paused" ? "running" : this.status,
+      pid: this.init.pid,
+      bundle: this.spec.Root?.Path ?? "",
+      annotations: (this.spec.Annotations ?? {}) as Record<string, string>,
+    };
+  }
+
+  /** StartContainer: release the init from the gate. */
+  async start(): Promise<void> {
+    if (this.status !== "created" || !this.created) throw precondition(`container ${this.id} is ${this.status}, not created`);
+    const created = this.created;
+    this.created = undefined;
+    await runHooks("startContainer", this.hooks.startContainer, this.state());
+    await startInit(created);
+    this.status = "running";
+    try {
+      await runHooks("poststart", this.hooks.poststart, this.state());
+    } catch (e) {
+      this.log.warn("poststart hook failed", { container: this.id, error: (e as Error).message });
+    }
+  }
+
+  /** ExecProcess: a new process in the container's namespaces and cgroup. */
+  exec(execId: string, process: grpc.IProcess | null | undefined): ContainerProcess {
+    validateId("exec", execId);
+    if (!process) throw invalid("ExecProcess: process is missing");
+    if (this.status !== "running" && this.status !== "paused") throw precondition(`container ${this.id} is ${this.status}, not running`);
+    if (execId === this.id || this.processes.has(execId)) throw exists(`exec id ${execId} already exists in container ${this.id}`);
+    const stdio = createStdio({
+      terminal: !!process.Terminal,
+      pipeSize: this.env.pipeSize,
+      consoleSize: process.ConsoleSize ? { rows: process.ConsoleSize.Height ?? 0, cols: process.ConsoleSize.Width ?? 0 } : undefined,
+    });
+    const cgFds = this.cgroup.procsFds();
+    let pid: number;
+    try {
+      const plan = planExec(process, {
+        initPid: this.init.pid,
+        rootfsHostPath: this.spec.Root!.Path!,
+        namespaces: (this.spec.Linux?.Namespaces ?? []).map((n) => n.Type as never),
+        stdio: stdio.childFds,
+        cgroupProcsFds: cgFds,
+      });
+      pid = spawn(plan);
+    } catch (e) {
+      stdio.closeChildEnds();
+      stdio.stdout.close();
+      stdio.stderr?.close();
+      void stdio.stdin.close();
+      throw e;
+    } finally {
+      cgFds.forEach(closeFd);
+      stdio.closeChildEnds();
+    }
+    const p = new ContainerProcess(execId, pid, stdio, (gone) => {
+      if (this.processes.get(execId) === gone) this.processes.delete(execId);
+    });
+    this.processes.set(execId, p);
+    this.watch(p);
+    return p;
+  }
+
+  /** The init for "" or the container id, else an exec'd process. */
+  process(execId: string): ContainerProcess {
+    if (execId === "" || execId === this.id) return this.init;
+    const p = this.processes.get(execId);
+    if (!p) throw notFound(`process ${execId} not found in container ${this.id}`);
+    return p;
+  }
+
+  /** SignalProcess. Empty exec id + SIGKILL = every process of the container. ESRCH is fine. */
+  async signal(execId: string, sig: number): Promise<void> {
+    if (execId === "" && sig === SIGKILL) return this.killAll();
+    const p = this.process(execId);
+    if (!p.running) return;
+    if (C.kill(p.pid, sig) < 0) {
+      const e = (await import("../sys/libc.ts")).errno();
+      if (e !== ESRCH) throw new AgentError("internal", `kill(${p.pid}, ${sig}) failed: errno ${e}`);
+    }
+  }
+
+  /** Freeze, SIGKILL every process in the cgroup, thaw (so nothing forks away meanwhile). */
+  async killAll(): Promise<void> {
+    if (this.created) {
+      abortInit(this.created);
+      this.created = undefined;
+      return;
+    }
+    await this.cgroup.freeze().catch(() => {});
+    for (const pid of this.cgroup.pids()) C.kill(pid, SIGKILL);
+    C.kill(this.init.pid, SIGKILL);
+    await this.cgroup.thaw().catch(() => {});
+  }
+
+  async pause(): Promise<void> {
+    if (this.status !== "running") throw precondition(`container ${this.id} is ${this.status}, not running`);
+    await this.cgroup.freeze();
+    this.status = "paused";
+  }
+
+  async resume(): Promise<void> {
+    if (this.status !== "paused") throw precondition(`container ${this.id} is ${this.status}, not paused`);
+    await this.cgroup.thaw();
+    this.status = "running";
+  }
+
+  /** RemoveContainer: kill, wait (timeout seconds; 0 = forever), poststop hooks, cgroup, stdio. */
+  async remove(timeoutSec: number): Promise<void> {
+    if (this.status !== "stopped") {
+      await this.killAll();
+      const exited = this.init.exited;
+      if (timeoutSec > 0) {
+        let timer: Timer | undefined;
+        const t = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutSec * 1000)));
+        const r = await Promise.race([exited, t]);
+        clearTimeout(timer);
+        if (r === "timeout") throw new AgentError("deadline", `container ${this.id} did not stop within ${timeoutSec} s`);
+      } else {
+        await exited;
+      }
+      await Promise.all([...this.processes.values()].map((p) => p.exited));
+      this.status = "stopped";
+    }
+    try {
+      await runHooks("poststop", this.hooks.poststop, this.state());
+    } catch (e) {
+      this.log.warn("poststop hook failed", { container: this.id, error: (e as Error).message });
+    }
+    for (const p of [...this.processes.values(), this.init]) p.release();
+    this.processes.clear();
+    await this.cgroup.destroy();
+    this.log.info("container removed", { container: this.id });
+  }
+
+  /** Marks the container stopped when its init exits; reports OOM kills. */
+  private watch(p: ContainerProcess): void {
+    void p.exited.then((code) => {
+      if (p === this.init && this.status !== "created") this.status = "stopped";
+      if (code === 128 + SIGKILL) {
+        let n = 0;
+        try {
+          n = this.cgroup.oomKilled();
+        } catch {
+          n = 0;
+        }
+        if (n > this.oomSeen) {
+          this.oomSeen = n;
+          this.env.onOom?.(this.id);
+        }
+      }
+    });
+  }
+}

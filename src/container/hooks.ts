@@ -1,0 +1,87 @@
+// OCI hooks (prestart, createRuntime, createContainer, startContainer, poststart, poststop).
+// Each hook is a program started by the launcher in the agent's namespaces, given the OCI state
+// JSON on stdin; a non-zero exit, a failed start or running past its timeout is an error naming
+// the hook. Per the runtime spec, errors of poststart/poststop hooks are only logged by callers.
+import { spawn } from "../sys/launcher.ts";
+import { closeFd, pipe } from "../sys/pipe.ts";
+import { exitCode, onExit } from "../sys/reaper.ts";
+import { C } from "../sys/libc.ts";
+import type { LaunchPlan } from "../sys/launch-plan.ts";
+
+export type HookKind = "prestart" | "createRuntime" | "createContainer" | "startContainer" | "poststart" | "poststop";
+
+export interface Hook {
+  path: string;
+  args: string[];
+  env: string[];
+  /** Seconds; 0 or absent = no timeout. */
+  timeout?: number;
+}
+
+export interface OciState {
+  ociVersion: string;
+  id: string;
+  status: "creating" | "created" | "running" | "stopped";
+  pid?: number;
+  bundle: string;
+  annotations?: Record<string, string>;
+}
+
+export class HookError extends Error {
+  constructor(kind: HookKind, index: number, hook: Hook, why: string) {
+    super(`${kind} hook #${index} (${hook.path}) ${why}`);
+    this.name = "HookError";
+  }
+}
+
+function hookPlan(h: Hook, stdio: [number, number, number]): LaunchPlan {
+  return {
+    namespaces: [], rootReadonly: false, rootPropagation: 0, mounts: [], devices: [], symlinks: [],
+    maskedPaths: [], readonlyPaths: [], sysctls: [], rlimits: [],
+    uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, additionalGids: [],
+    caps: null, noNewPrivileges: false, terminal: false, cwd: "/",
+    exe: h.path, args: h.args.length > 0 ? h.args : [h.path], env: h.env, stdio, cgroupProcsFds: [],
+  };
+}
+
+/** Runs one hook to completion; throws HookError on any failure. */
+export async function runHook(kind: HookKind, index: number, h: Hook, state: OciState): Promise<void> {
+  const [inR, inW] = pipe();
+  const devnull = C.open(Buffer.from("/dev/null\0"), 0x2 | 0x80000, 0);
+  let pid: number;
+  try {
+    pid = spawn(hookPlan(h, [inR, devnull, devnull]));
+  } catch (e) {
+    closeFd(inW);
+    throw new HookError(kind, index, h, `could not start: ${(e as Error).message}`);
+  } finally {
+    closeFd(inR);
+    if (devnull >= 0) closeFd(devnull);
+  }
+  const json = JSON.stringify(state);
+  // The state is small (well under a pipe buffer), so one write never blocks.
+  const w = Bun.file(inW).writer();
+  w.write(json);
+  await w.flush();
+  await w.end();
+  closeFd(inW);
+  const exit = onExit(pid);
+  let timer: Timer | undefined;
+  const timedOut = new Promise<"timeout">((res) => {
+    if (h.timeout && h.timeout > 0) timer = setTimeout(() => res("timeout"), h.timeout * 1000);
+  });
+  const r = await Promise.race([exit, timedOut]);
+  if (timer) clearTimeout(timer);
+  if (r === "timeout") {
+    C.kill(pid, 9);
+    await exit;
+    throw new HookError(kind, index, h, `timed out after ${h.timeout} s`);
+  }
+  const code = exitCode(r);
+  if (code !== 0) throw new HookError(kind, index, h, `failed with exit status ${code}`);
+}
+
+/** Runs the hooks of one kind in order; the first failure stops the rest. */
+export async function runHooks(kind: HookKind, hooks: Hook[] | undefined, state: OciState): Promise<void> {
+  for (let i = 0; i < (hooks?.length ?? 0); i++) await runHook(kind, i, hooks![i]!, state);
+}

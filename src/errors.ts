@@ -1,0 +1,25 @@
+// Domain errors. Domain modules throw these (or SysError/LaunchError for failed system calls);
+// the RPC layer maps each kind to a gRPC status code and never needs to know the details.
+
+export type ErrorKind =
+  | "invalid" // INVALID_ARGUMENT: the request itself is wrong
+  | "not-found" // NOT_FOUND: unknown process / exec id
+  | "exists" // ALREADY_EXISTS
+  | "precondition" // FAILED_PRECONDITION: right request, wrong state
+  | "unavailable" // UNAVAILABLE: e.g. TtyWinResize without a terminal
+  | "deadline" // DEADLINE_EXCEEDED
+  | "unimplemented"
+  | "internal";
+
+export class AgentError extends Error {
+  constructor(readonly kind: ErrorKind, message: string) {
+    super(message);
+    this.name = "AgentError";
+  }
+}
+
+export const invalid = (m: string) => new AgentError("invalid", m);
+export const notFound = (m: string) => new AgentError("not-found", m);
+export const exists = (m: string) => new AgentError("exists", m);
+export const precondition = (m: string) => new AgentError("precondition", m);
+export const unavailable = (m: string) => new AgentError("unavailable", m);

@@ -1,0 +1,60 @@
+// The stdin side of a container process: WriteStdin writes everything it is given (and answers
+// with the length), an empty write or CloseStdin closes it so the process sees EOF.
+// Writes are queued through Bun's FileSink, which waits for a full pipe to drain instead of
+// failing with EAGAIN, so a slow reader in the container never loses bytes.
+import type { FileSink } from "bun";
+import { closeFd } from "../sys/pipe.ts";
+
+export class InputStream {
+  private sink: FileSink | undefined;
+  private closed = false;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * @param fd the agent's write end (owned from now on; for a pty, a dup of the master).
+   * @param isTty on close, send ^D first so a reader in canonical mode (cat, sh) sees end of input.
+   */
+  constructor(private readonly fd: number, private readonly isTty = false) {
+    this.sink = Bun.file(fd).writer({ highWaterMark: 1 << 16 });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Writes all of `data`; resolves with its length once it is in the pipe. */
+  write(data: Uint8Array): Promise<number> {
+    if (this.closed || !this.sink) return Promise.reject(new Error("stdin is closed"));
+    const sink = this.sink;
+    // Serialise: each write is fully flushed before the next starts, so order is preserved
+    // even when several WriteStdin calls are in flight.
+    const p = this.queue.then(async () => {
+      sink.write(data);
+      await sink.flush();
+      return data.length;
+    });
+    this.queue = p.catch(() => {});
+    return p;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const sink = this.sink;
+    this.sink = undefined;
+    await this.queue;
+    try {
+      if (sink) {
+        if (this.isTty) {
+          sink.write(new Uint8Array([4]));
+          await sink.flush();
+        }
+        await sink.end();
+      }
+    } catch {
+      // The reader is gone (EPIPE): nothing left to deliver.
+    }
+    // FileSink.end() does not close the fd; without this the process never sees EOF.
+    closeFd(this.fd);
+  }
+}

@@ -1,0 +1,137 @@
+// One output stream of a container process (stdout, stderr, or a pty master), read the way
+// Kata's ReadStdout/ReadStderr work: each read returns up to `len` bytes, an empty result means
+// EOF. Bytes are never dropped or reordered: the fd is read through Bun's non-blocking stream
+// and at most `highWater` bytes are buffered in the agent; beyond that we stop pulling, the pipe
+// fills, and the container's writes block (back-pressure instead of loss).
+import { closeFd } from "../sys/pipe.ts";
+import { bytesAvailable } from "../sys/fd.ts";
+
+export class OutputStream {
+  private chunks: Uint8Array[] = [];
+  private buffered = 0;
+  private eof = false;
+  private pulling = false;
+  private waiters: (() => void)[] = [];
+  private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+
+  /**
+   * @param fd the agent's end (non-blocking), owned by this object from now on.
+   * @param highWater stop reading the fd while this many bytes wait for a ReadStdout.
+   * @param eofOnError treat read errors as EOF (a pty master reports EIO once the slave closes).
+   */
+  constructor(private readonly fd: number, private readonly highWater = 1 << 20, private readonly eofOnError = true) {
+    this.reader = Bun.file(fd).stream().getReader() as ReadableStreamDefaultReader<Uint8Array>;
+    this.pull();
+  }
+
+  /** Resolves with up to `len` bytes; an empty array means end of stream. */
+  async read(len: number): Promise<Uint8Array> {
+    if (len <= 0) len = 1;
+    while (this.buffered === 0 && !this.eof) {
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+    if (this.buffered === 0) return new Uint8Array(0);
+    const first = this.chunks[0]!;
+    let out: Uint8Array;
+    if (first.length <= len) {
+      // Return whole chunks without copying when possible; concatenate small ones up to len.
+      if (this.chunks.length === 1 || first.length === len) {
+        out = this.chunks.shift()!;
+      } else {
+        let n = 0, i = 0;
+        while (i < this.chunks.length && n + this.chunks[i]!.length <= len) n += this.chunks[i++]!.length;
+        out = new Uint8Array(n);
+        let off = 0;
+        for (const c of this.chunks.splice(0, i)) { out.set(c, off); off += c.length; }
+      }
+    } else {
+      out = first.subarray(0, len);
+      this.chunks[0] = first.subarray(len);
+    }
+    this.buffered -= out.length;
+    if (!this.pulling && !this.eof && this.buffered < this.highWater) this.pull();
+    return out;
+  }
+
+  /** True once the writer side is closed and everything buffered was read. */
+  get drained(): boolean {
+    return this.eof && this.buffered === 0;
+  }
+
+  /** Stop reading: what is buffered can still be read, then EOF. */
+  close(): void {
+    if (this.eof) return;
+    const reader = this.reader;
+    this.eof = true;
+    this.reader = undefined;
+    this.wake();
+    // Bun leaves the fd open after EOF or cancel: it is ours to close, once the stream let go.
+    if (reader) reader.cancel().catch(() => {}).finally(() => closeFd(this.fd));
+    else closeFd(this.fd);
+  }
+
+  /**
+   * The writer has exited but something (a background process) may still hold the write end:
+   * end the stream as soon as the pipe holds nothing more, checking for at most `limitMs`.
+   */
+  closeWhenIdle(limitMs = 5000): void {
+    const deadline = Date.now() + limitMs;
+    const check = (): void => {
+      if (this.eof) return;
+      let pending = 0;
+      try {
+        pending = bytesAvailable(this.fd);
+      } catch {
+        pending = 0;
+      }
+      if (pending === 0 || Date.now() > deadline) this.close();
+      else setTimeout(check, 20).unref();
+    };
+    check();
+  }
+
+  private finish(): void {
+    this.eof = true;
+    this.reader = undefined;
+    this.wake();
+    closeFd(this.fd);
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private pull(): void {
+    const reader = this.reader;
+    if (!reader || this.pulling) return;
+    this.pulling = true;
+    const step = (): void => {
+      reader.read().then(
+        ({ done, value }) => {
+          // Bytes that were already read from the fd are kept even if close() ran meanwhile:
+          // they precede EOF, and dropping them would lose output.
+          if (value && value.length > 0) {
+            this.chunks.push(value);
+            this.buffered += value.length;
+            this.wake();
+          }
+          if (done || this.reader !== reader) {
+            this.pulling = false;
+            if (this.reader === reader) this.finish();
+            return;
+          }
+          if (this.buffered < this.highWater) step();
+          else this.pulling = false;
+        },
+        (err) => {
+          this.pulling = false;
+          if (this.eofOnError) this.finish();
+          else throw err;
+        },
+      );
+    };
+    step();
+  }
+}

@@ -1,0 +1,88 @@
+// Sets up a container process's stdio the way Kata does: three pipes (stdout/stderr sized with
+// container_pipe_size via F_SETPIPE_SZ), or one pty when Process.Terminal is set (stdout and
+// stdin both go through the master; stderr is merged into it by the terminal).
+import { closeFd, pipe, setNonBlocking, setPipeSize } from "../sys/pipe.ts";
+import { openPty, setWinSize } from "../sys/pty.ts";
+import { dupFd } from "../sys/fd.ts";
+import { InputStream } from "./input.ts";
+import { OutputStream } from "./output.ts";
+
+export interface ProcessStdio {
+  /** The child's 0, 1, 2 (agent-side copies; close with closeChildEnds() once the child has them). */
+  childFds: [number, number, number];
+  stdin: InputStream;
+  stdout: OutputStream;
+  /** Absent with a terminal: the pty merges stderr into stdout. */
+  stderr?: OutputStream;
+  /** The pty master, for TtyWinResize; absent without a terminal. */
+  ptyMaster?: number;
+  closeChildEnds(): void;
+}
+
+export interface StdioOptions {
+  terminal: boolean;
+  /** agent.container_pipe_size; 0 = kernel default. */
+  pipeSize: number;
+  consoleSize?: { rows: number; cols: number };
+}
+
+export function createStdio(o: StdioOptions): ProcessStdio {
+  if (o.terminal) return createPtyStdio(o);
+  const opened: number[] = [];
+  try {
+    const [inR, inW] = pipe(); opened.push(inR, inW);
+    const [outR, outW] = pipe(); opened.push(outR, outW);
+    const [errR, errW] = pipe(); opened.push(errR, errW);
+    if (o.pipeSize > 0) {
+      setPipeSize(outW, o.pipeSize);
+      setPipeSize(errW, o.pipeSize);
+    }
+    for (const fd of [inW, outR, errR]) setNonBlocking(fd);
+    const childFds: [number, number, number] = [inR, outW, errW];
+    return {
+      childFds,
+      stdin: new InputStream(inW),
+      stdout: new OutputStream(outR),
+      stderr: new OutputStream(errR),
+      closeChildEnds: once(() => childFds.forEach(closeFd)),
+    };
+  } catch (e) {
+    opened.forEach(closeFd);
+    throw e;
+  }
+}
+
+function createPtyStdio(o: StdioOptions): ProcessStdio {
+  const { master, slave } = openPty();
+  let writer = -1;
+  try {
+    if (o.consoleSize && o.consoleSize.rows > 0) setWinSize(master, o.consoleSize.rows, o.consoleSize.cols);
+    setNonBlocking(master);
+    // Separate descriptors for reading and writing so CloseStdin can end input while the
+    // output side keeps draining.
+    writer = dupFd(master);
+    const childFds: [number, number, number] = [slave, slave, slave];
+    return {
+      childFds,
+      stdin: new InputStream(writer, true),
+      stdout: new OutputStream(master),
+      ptyMaster: master,
+      closeChildEnds: once(() => closeFd(slave)),
+    };
+  } catch (e) {
+    closeFd(master);
+    closeFd(slave);
+    if (writer >= 0) closeFd(writer);
+    throw e;
+  }
+}
+
+function once(f: () => void): () => void {
+  let done = false;
+  return () => {
+    if (!done) {
+      done = true;
+      f();
+    }
+  };
+}
