@@ -1,0 +1,107 @@
+// Builds the VM test's initramfs: busybox applets, the vsock modules, the pre-init script, the
+// guest test script, and the agent installed by our osbuilder hook (AGENT_INIT=yes, so the agent is
+// /sbin/init), packed by the same hook into a gzip'd newc cpio.
+//
+// Boot it with `rdinit=/pre-init` on the kernel cmdline: the kernel then runs our pre-init instead
+// of /init (which the hook points at /sbin/init, as in a real Kata initrd), and pre-init execs
+// /sbin/init once the modules are loaded.
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { installModules, repoRoot, VSOCK_MODULES, type HostKernel } from "./kernel.ts";
+
+export const hookScript = join(repoRoot, "osbuilder-hook/kata-agent-hook.sh");
+export const preInitScript = join(import.meta.dir, "pre-init.sh");
+export const guestTestScript = join(import.meta.dir, "guest-test.sh");
+
+export interface InitramfsOptions {
+  /** The agent binary (or a stand-in) to install as /sbin/init. */
+  agent: string;
+  kernel: HostKernel;
+  /** Work directory; the rootfs and initrd.img are created in it (the rootfs is rebuilt). */
+  outDir: string;
+  /** Script started in the background by pre-init; null for none. Default: guest-test.sh. */
+  guestScript?: string | null;
+  modules?: string[];
+  /** gzip level for the initrd (the hook's default is 6; 1 packs ~2x faster, a bit larger). */
+  gzipLevel?: number;
+  busybox?: string;
+}
+
+export interface Initramfs {
+  rootfs: string;
+  initrd: string;
+  bytes: number;
+  /** Module files in load order. */
+  modules: string[];
+  buildMs: number;
+}
+
+/** True for an ELF executable without a PT_INTERP program header (i.e. statically linked). */
+export function isStaticElf(path: string): boolean {
+  const b = readFileSync(path);
+  if (b.length < 64 || b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2) return false; // ELF64 only
+  const phoff = Number(b.readBigUInt64LE(0x20));
+  const phentsize = b.readUInt16LE(0x36);
+  const phnum = b.readUInt16LE(0x38);
+  for (let i = 0; i < phnum; i++) {
+    if (b.readUInt32LE(phoff + i * phentsize) === 3 /* PT_INTERP */) return false;
+  }
+  return true;
+}
+
+function run(argv: string[], env?: Record<string, string>): string {
+  const p = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+  if (p.exitCode !== 0) {
+    throw new Error(`${argv.join(" ")} failed (exit ${p.exitCode}):\n${p.stderr.toString()}${p.stdout.toString()}`);
+  }
+  return p.stdout.toString() + p.stderr.toString();
+}
+
+function installBusybox(rootfs: string, busybox: string): void {
+  if (!isStaticElf(busybox)) throw new Error(`${busybox} is not a static ELF binary (install busybox-static)`);
+  const bin = join(rootfs, "bin");
+  mkdirSync(bin, { recursive: true });
+  copyFileSync(busybox, join(bin, "busybox"));
+  chmodSync(join(bin, "busybox"), 0o755);
+  const applets = run([busybox, "--list"]).split("\n").map((s) => s.trim()).filter(Boolean);
+  for (const applet of applets) {
+    // "busybox" would replace the binary by a link to itself; init/linuxrc would shadow the
+    // agent's role as init.
+    if (applet === "busybox" || applet === "init" || applet === "linuxrc") continue;
+    symlinkSync("busybox", join(bin, applet));
+  }
+}
+
+export function buildInitramfs(opts: InitramfsOptions): Initramfs {
+  const t0 = performance.now();
+  if (!existsSync(opts.agent)) throw new Error(`agent binary ${opts.agent} does not exist`);
+  const rootfs = join(opts.outDir, "rootfs");
+  const initrd = join(opts.outDir, "initrd.img");
+  rmSync(rootfs, { recursive: true, force: true });
+  for (const dir of ["proc", "sys", "dev", "run", "tmp", "etc", "sbin", "usr/bin", "lib/modules/vmtest", "vmtest"]) {
+    mkdirSync(join(rootfs, dir), { recursive: true });
+  }
+  chmodSync(join(rootfs, "tmp"), 0o1777);
+  // The kernel opens /dev/console for init's stdio before pre-init can mount devtmpfs. Debian's
+  // kernel has a built-in initramfs with this node, but do not depend on that.
+  Bun.spawnSync(["mknod", "-m", "600", join(rootfs, "dev/console"), "c", "5", "1"]);
+  writeFileSync(join(rootfs, "etc/hostname"), "vmtest\n");
+
+  installBusybox(rootfs, opts.busybox ?? "/bin/busybox");
+  const modules = installModules(opts.kernel, opts.modules ?? VSOCK_MODULES, join(rootfs, "lib/modules/vmtest"));
+  writeFileSync(join(rootfs, "lib/modules/vmtest/load-order"), modules.join("\n") + "\n");
+
+  copyFileSync(preInitScript, join(rootfs, "pre-init"));
+  chmodSync(join(rootfs, "pre-init"), 0o755);
+  const guestScript = opts.guestScript === undefined ? guestTestScript : opts.guestScript;
+  if (guestScript) {
+    copyFileSync(guestScript, join(rootfs, "vmtest/guest-test.sh"));
+    chmodSync(join(rootfs, "vmtest/guest-test.sh"), 0o755);
+  }
+
+  run([hookScript, rootfs, "--agent", opts.agent, "--initrd", initrd], {
+    AGENT_INIT: "yes",
+    INITRD_GZIP_LEVEL: String(opts.gzipLevel ?? 6),
+  });
+  return { rootfs, initrd, bytes: statSync(initrd).size, modules, buildMs: performance.now() - t0 };
+}
