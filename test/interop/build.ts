@@ -1,7 +1,7 @@
 // Builds test/interop/go-client with containerd's Go ttRPC (Debian packages, offline, GOPATH mode).
 // The Go message types are generated from OUR protos/ with protoc + gogottrpc, so the Go client
 // speaks exactly what our .proto files say; the TS side is generated from the same files.
-import { mkdirSync, readdirSync, rmSync, existsSync, statSync, cpSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, existsSync, statSync, cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dir, "../..");
@@ -38,11 +38,19 @@ export function buildInteropClient(): string {
   mkdirSync(grpcDir, { recursive: true });
   mkdirSync(typesDir, { recursive: true });
   // types.proto is its own Go package; the rest are package grpc. M options map imports to them.
-  const map = "Mtypes.proto=kataproto/types,Moci.proto=kataproto/grpc,Mcsi.proto=kataproto/grpc,Magent.proto=kataproto/grpc," +
+  // Debian's gogo generator predates proto3 `optional` (presence tracking only; the wire format
+  // is the same), so the Go side is generated from a copy without the keyword.
+  const protoCopy = join(work, "protos");
+  mkdirSync(protoCopy, { recursive: true });
+  for (const f of readdirSync(protos).filter((f) => f.endsWith(".proto"))) {
+    const text = readFileSync(join(protos, f), "utf8").replace(/^(\s*)optional\s+/gm, "$1");
+    writeFileSync(join(protoCopy, f), text);
+  }
+  const map = "Mtypes.proto=kataproto/types,Moci.proto=kataproto/grpc,Mcsi.proto=kataproto/grpc,Magent.proto=kataproto/grpc,Mhealth.proto=kataproto/grpc," +
     "Mgoogle/protobuf/empty.proto=github.com/gogo/protobuf/types";
   const grpcFiles = readdirSync(protos).filter((f) => f.endsWith(".proto") && f !== "types.proto");
-  run(["protoc", `-I${protos}`, `--gogottrpc_out=plugins=ttrpc,paths=source_relative,${map}:${grpcDir}`, ...grpcFiles], protos);
-  run(["protoc", `-I${protos}`, `--gogottrpc_out=paths=source_relative,${map}:${typesDir}`, "types.proto"], protos);
+  run(["protoc", `-I${protoCopy}`, `--gogottrpc_out=plugins=ttrpc,paths=source_relative,${map}:${grpcDir}`, ...grpcFiles], protoCopy);
+  run(["protoc", `-I${protoCopy}`, `--gogottrpc_out=paths=source_relative,${map}:${typesDir}`, "types.proto"], protoCopy);
   const mainDir = join(gopath, "src/interopclient");
   mkdirSync(mainDir, { recursive: true });
   cpSync(join(src, "main.go"), join(mainDir, "main.go"));
