@@ -1,0 +1,202 @@
+// The server side of one ttRPC connection: turns frames into handler calls and answers every
+// client stream exactly once. Protocol mistakes by the client are answered on the stream they
+// concern and never close the connection.
+import type { Socket } from "bun";
+import type { Logger } from "../log/logger.ts";
+import { Call, type Handler } from "./call.ts";
+import { decodeRequest, encodeResponse, type Request, type Status } from "./envelope.ts";
+import { Flags, FrameParser, FrameType, HEADER_LENGTH, writeHeader, type FrameSink } from "./frame.ts";
+import { Code, RpcError, toRpcError } from "./status.ts";
+import { FrameWriter } from "./writer.ts";
+
+/** What a connection needs from its server. */
+export interface ConnectionHost {
+  readonly log: Logger;
+  readonly maxMessage: number;
+  lookup(service: string): Map<string, Handler> | undefined;
+  readonly onCall?: (ctx: Call) => RpcError | undefined;
+  readonly onDone?: (ctx: Call, code: number, durationMs: number) => void;
+  connectionClosed(conn: ServerConnection): void;
+}
+
+const EMPTY = new Uint8Array(0);
+const DEADLINE_MESSAGE = "context deadline exceeded";
+
+export class ServerConnection implements FrameSink {
+  readonly parser: FrameParser;
+  readonly writer: FrameWriter;
+  private readonly calls = new Map<number, Call>();
+  private lastStreamId = 0;
+  private closed = false;
+
+  constructor(
+    private readonly host: ConnectionHost,
+    readonly socket: Socket<ServerConnection>,
+  ) {
+    this.parser = new FrameParser(this, host.maxMessage);
+    this.writer = new FrameWriter(socket as Socket<unknown>);
+  }
+
+  get inFlight(): number {
+    return this.calls.size;
+  }
+
+  // ---- frames in -------------------------------------------------------------------------------
+
+  onFrame(streamId: number, type: number, flags: number, body: Uint8Array): void {
+    if (type === FrameType.Request) this.onRequest(streamId, flags, body);
+    else if (type === FrameType.Data) this.onData(streamId);
+    // Response frames from a client and unknown types are ignored, as containerd's server does
+    // (room for future message types).
+    else this.host.log.debug("ignoring ttrpc frame", { stream: streamId, type });
+  }
+
+  onOversize(streamId: number, _type: number, _flags: number, length: number): void {
+    this.sendStatus(streamId, Code.RESOURCE_EXHAUSTED,
+      `message length ${length} exceed maximum message size of ${this.host.maxMessage}`);
+  }
+
+  private onRequest(streamId: number, flags: number, body: Uint8Array): void {
+    if (streamId % 2 !== 1) {
+      this.sendStatus(streamId, Code.INVALID_ARGUMENT, "StreamID must be odd for client initiated streams");
+      return;
+    }
+    if (streamId <= this.lastStreamId) {
+      this.sendStatus(streamId, Code.INVALID_ARGUMENT,
+        `StreamID ${streamId} reused: client stream ids must increase (last was ${this.lastStreamId})`);
+      return;
+    }
+    this.lastStreamId = streamId;
+    let req: Request;
+    try {
+      req = decodeRequest(body);
+    } catch (e) {
+      this.sendStatus(streamId, Code.INVALID_ARGUMENT, `unmarshal request error: ${(e as Error).message}`);
+      return;
+    }
+    const deadline = req.timeoutNano > 0 ? Date.now() + req.timeoutNano / 1e6 : undefined;
+    const call = new Call(streamId, req.service, req.method, metadataOf(req), deadline);
+    // Every method we serve is unary. "Remote open" announces data frames we would never read;
+    // "remote closed" alone is a valid way to ask for a single response, so it is served.
+    if (flags & Flags.RemoteOpen) {
+      this.answer(call, undefined, new RpcError(Code.UNIMPLEMENTED,
+        `${req.service}/${req.method}: streaming requests are not supported (unary only)`));
+      return;
+    }
+    const methods = this.host.lookup(req.service);
+    // INVALID_ARGUMENT for an unknown service is what Kata's Rust agent answers (Go says UNIMPLEMENTED).
+    if (!methods) return this.answer(call, undefined, new RpcError(Code.INVALID_ARGUMENT, `service ${req.service} is not supported`));
+    const handler = methods.get(req.method);
+    if (!handler) return this.answer(call, undefined, new RpcError(Code.UNIMPLEMENTED, `method ${req.service}/${req.method} is not implemented`));
+    const refused = this.host.onCall?.(call);
+    if (refused) return this.answer(call, undefined, refused);
+
+    this.calls.set(streamId, call);
+    if (deadline !== undefined) {
+      call.timer = setTimeout(() => this.expire(call), Math.max(0, deadline - Date.now()));
+    }
+    this.invoke(call, handler, req.payload);
+  }
+
+  private invoke(call: Call, handler: Handler, payload: Uint8Array): void {
+    let result: Promise<Uint8Array> | Uint8Array;
+    try {
+      result = handler(payload, call);
+    } catch (e) {
+      this.answer(call, undefined, toRpcError(e));
+      return;
+    }
+    if (result instanceof Uint8Array) this.answer(call, result, undefined);
+    else if (result && typeof (result as Promise<Uint8Array>).then === "function") {
+      result.then(
+        (bytes) => this.answer(call, bytes, undefined),
+        (e) => this.answer(call, undefined, toRpcError(e)),
+      );
+    } else this.answer(call, undefined, new RpcError(Code.INTERNAL, "handler returned no payload"));
+  }
+
+  /** A data frame: never valid on our unary streams. The stream (if live) is failed and answered. */
+  private onData(streamId: number): void {
+    const call = this.calls.get(streamId);
+    if (call) {
+      call.abort(Code.INVALID_ARGUMENT, "data frame on a unary stream");
+      this.answer(call, undefined, new RpcError(Code.INVALID_ARGUMENT, "data frames are not supported on unary methods"));
+      return;
+    }
+    this.sendStatus(streamId, Code.INVALID_ARGUMENT, `StreamID ${streamId} is not active (data frames are not supported)`);
+  }
+
+  private expire(call: Call): void {
+    call.timer = undefined;
+    call.abort(Code.DEADLINE_EXCEEDED, DEADLINE_MESSAGE);
+    this.answer(call, undefined, new RpcError(Code.DEADLINE_EXCEEDED, DEADLINE_MESSAGE));
+  }
+
+  // ---- frames out ------------------------------------------------------------------------------
+
+  /** Answers a call once: later outcomes (a handler finishing after its deadline) are dropped. */
+  private answer(call: Call, payload: Uint8Array | undefined, error: RpcError | undefined): void {
+    if (!call.settle()) return;
+    this.calls.delete(call.streamId);
+    let code: number = Code.OK;
+    if (error) code = error.code;
+    else if (!(payload instanceof Uint8Array)) {
+      error = new RpcError(Code.INTERNAL, "handler returned no payload");
+      code = error.code;
+    }
+    if (!this.closed) {
+      code = error
+        ? this.sendError(call.streamId, error)
+        : this.sendPayload(call.streamId, payload!);
+    }
+    this.host.onDone?.(call, code, call.elapsedMs());
+  }
+
+  /** OK responses carry no status field, like containerd's Go server; returns the code sent. */
+  private sendPayload(streamId: number, payload: Uint8Array): number {
+    const frame = encodeResponse({ payload }, HEADER_LENGTH);
+    if (frame.length - HEADER_LENGTH > this.host.maxMessage) {
+      return this.sendError(streamId, new RpcError(Code.RESOURCE_EXHAUSTED,
+        `response of ${frame.length - HEADER_LENGTH} bytes exceeds the maximum message size of ${this.host.maxMessage}`));
+    }
+    this.sendFrame(streamId, frame);
+    return Code.OK;
+  }
+
+  private sendError(streamId: number, e: RpcError): number {
+    this.sendStatus(streamId, e.code, e.message, e.details);
+    return e.code;
+  }
+
+  private sendStatus(streamId: number, code: number, message: string, details: Uint8Array[] = []): void {
+    if (this.closed) return;
+    const status: Status = { code, message, details };
+    this.sendFrame(streamId, encodeResponse({ status, payload: EMPTY }, HEADER_LENGTH));
+  }
+
+  private sendFrame(streamId: number, frame: Buffer): void {
+    writeHeader(frame, frame.length - HEADER_LENGTH, streamId, FrameType.Response, 0);
+    this.writer.write(frame);
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------------
+
+  /** The socket closed (either side): abort every call; their late results go nowhere. */
+  onClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.writer.close();
+    for (const call of this.calls.values()) {
+      call.abort(Code.CANCELLED, "connection closed");
+      if (call.settle()) this.host.onDone?.(call, Code.CANCELLED, call.elapsedMs());
+    }
+    this.calls.clear();
+    this.host.connectionClosed(this);
+  }
+}
+
+function metadataOf(req: Request): Record<string, string[]> {
+  const md: Record<string, string[]> = Object.create(null);
+  for (const { key, value } of req.metadata) (md[key] ??= []).push(value);
+  return md;
+}

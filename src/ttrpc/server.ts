@@ -1,0 +1,163 @@
+// ttRPC server on Bun's socket API. Listens on unix (file or abstract), vsock (an fd made in
+// src/sys/socket.ts, served by Bun.listen({ fd })) and TCP addresses; any number of them.
+//
+// Wire choices (containerd/ttrpc PROTOCOL.md; see server-connection.ts for the per-stream rules):
+// OK responses omit Response.status (as Go does); errors carry google.rpc.Status. Unknown service =
+// INVALID_ARGUMENT (Kata's Rust agent), unknown method = UNIMPLEMENTED, bad envelope / even or reused
+// stream id / data frame = INVALID_ARGUMENT, oversize frame = RESOURCE_EXHAUSTED after its body
+// was skipped, timeout_nano = DEADLINE_EXCEEDED when it passes.
+import { lstatSync, unlinkSync } from "node:fs";
+import type { SocketHandler } from "bun";
+import { log as rootLog, type Logger } from "../log/logger.ts";
+import { vsockListen } from "../sys/socket.ts";
+import { formatAddress, parseAddress, type Address } from "./address.ts";
+import type { CallContext, Handler } from "./call.ts";
+import { MAX_MESSAGE } from "./frame.ts";
+import { ServerConnection, type ConnectionHost } from "./server-connection.ts";
+import type { RpcError } from "./status.ts";
+
+export type { CallContext, Handler } from "./call.ts";
+
+export interface ServerOptions {
+  log?: Logger;
+  /** Largest frame body accepted and sent (default 4 MiB, ttRPC's limit). */
+  maxMessage?: number;
+  /** Runs before a handler; returning an RpcError answers the call with it (allow-lists). */
+  onCall?: (ctx: CallContext) => RpcError | undefined;
+  /** Runs once per decoded request when its answer is sent (or dropped: CANCELLED on disconnect). */
+  onDone?: (ctx: CallContext, code: number, durationMs: number) => void;
+}
+
+interface Listening {
+  address: Address;
+  /** The address as clients should dial it (a TCP port 0 resolved to the real port). */
+  text: string;
+  stop(): void;
+}
+
+type Listener = { stop(closeActiveConnections?: boolean): void; port?: number };
+
+export class TtrpcServer implements ConnectionHost {
+  readonly log: Logger;
+  readonly maxMessage: number;
+  readonly onCall?: (ctx: CallContext) => RpcError | undefined;
+  readonly onDone?: (ctx: CallContext, code: number, durationMs: number) => void;
+  private readonly services = new Map<string, Map<string, Handler>>();
+  private readonly listening: Listening[] = [];
+  private readonly connections = new Set<ServerConnection>();
+  private readonly idleWaiters: Array<() => void> = [];
+  private readonly handlers: SocketHandler<ServerConnection>;
+
+  constructor(opts: ServerOptions = {}) {
+    this.log = opts.log ?? rootLog.child({ subsystem: "ttrpc" });
+    this.maxMessage = opts.maxMessage ?? MAX_MESSAGE;
+    this.onCall = opts.onCall;
+    this.onDone = opts.onDone;
+    // One handler object for every connection; per-connection state lives in socket.data.
+    this.handlers = {
+      open: (socket) => {
+        const conn = new ServerConnection(this, socket);
+        socket.data = conn;
+        this.connections.add(conn);
+      },
+      data: (socket, chunk) => socket.data.parser.push(chunk),
+      drain: (socket) => socket.data.writer.drain(),
+      close: (socket) => socket.data?.onClosed(),
+      error: (socket, error) => {
+        this.log.warn("ttrpc connection error", { error });
+        socket.data?.onClosed();
+      },
+    };
+  }
+
+  register(service: string, methods: Record<string, Handler>): void {
+    if (this.services.has(service)) throw new Error(`ttrpc service ${service} registered twice`);
+    this.services.set(service, new Map(Object.entries(methods)));
+  }
+
+  lookup(service: string): Map<string, Handler> | undefined {
+    return this.services.get(service);
+  }
+
+  /** Addresses being served, as clients would dial them. */
+  get addresses(): string[] {
+    return this.listening.map((l) => l.text);
+  }
+
+  /** Live connections (for tests and diagnostics). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  async listen(address: string): Promise<void> {
+    const addr = parseAddress(address);
+    const listener = this.bind(addr, address);
+    const text = addr.kind === "tcp" && addr.port === 0
+      ? formatAddress({ ...addr, port: listener.port ?? 0 })
+      : formatAddress(addr);
+    const stop = () => {
+      listener.stop(false);
+      if (addr.kind === "unix") removeSocketFile(addr.path);
+    };
+    this.listening.push({ address: addr, text, stop });
+    this.log.info("ttrpc server listening", { address: text });
+  }
+
+  private bind(addr: Address, address: string): Listener {
+    const socket = this.handlers;
+    try {
+      switch (addr.kind) {
+        case "unix":
+          // A socket file left by an earlier run would make bind fail with EADDRINUSE.
+          removeSocketFile(addr.path);
+          return Bun.listen<ServerConnection>({ unix: addr.path, socket }) as Listener;
+        case "abstract":
+          return Bun.listen<ServerConnection>({ unix: `\0${addr.name}`, socket }) as Listener;
+        case "tcp":
+          return Bun.listen<ServerConnection>({ hostname: addr.host, port: addr.port, socket }) as Listener;
+        case "vsock": {
+          const fd = vsockListen(addr.cid, addr.port);
+          // Bun's types lack the fd form of listen; it adopts the fd and closes it on stop().
+          return (Bun.listen as (o: unknown) => Listener)({ fd, socket });
+        }
+      }
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      if (err.message.includes(address)) throw err;
+      throw new Error(`ttrpc listen on ${address}: ${err.code ? `${err.code}: ` : ""}${err.message}`, { cause: e });
+    }
+  }
+
+  connectionClosed(conn: ServerConnection): void {
+    this.connections.delete(conn);
+    if (this.connections.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /**
+   * Stops accepting, ends every connection (in-flight calls are aborted with CANCELLED and their
+   * answers dropped) and resolves once all sockets have closed (forcing them after graceMs).
+   */
+  async close(graceMs = 1000): Promise<void> {
+    for (const l of this.listening.splice(0)) l.stop();
+    if (this.connections.size === 0) return;
+    const idle = new Promise<void>((wake) => this.idleWaiters.push(wake));
+    for (const conn of this.connections) conn.socket.end();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((wake) => (timer = setTimeout(() => wake("late"), graceMs)));
+    if ((await Promise.race([idle, late])) === "late") {
+      for (const conn of [...this.connections]) {
+        conn.socket.terminate();
+        conn.onClosed();
+      }
+    }
+    clearTimeout(timer);
+  }
+}
+
+function removeSocketFile(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // Absent: nothing to remove.
+  }
+}
