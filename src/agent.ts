@@ -1,0 +1,85 @@
+// The agent's start-up, in Kata's order (see src/init/ for the PID 1 parts): early mounts when
+// PID 1, then the configuration, logging, cgroups, reaping, the ttRPC server, and shutdown.
+import { loadConfig } from "./config/index.ts";
+import { Level, log } from "./log/logger.ts";
+import { AGENT_VERSION, API_VERSION } from "./version.ts";
+import { TtrpcServer } from "./ttrpc/server.ts";
+import { Code, RpcError } from "./ttrpc/status.ts";
+import { installReaper } from "./sys/reaper.ts";
+import { Sandbox } from "./sandbox/sandbox.ts";
+import { registerServices } from "./services/register.ts";
+import { chooseVersion } from "./cgroups/detect.ts";
+import { isEndpointAllowed } from "./config/endpoints.ts";
+import type { AgentConfig } from "./config/types.ts";
+
+export const versionLine = () => `kata-agent version ${AGENT_VERSION} (api ${API_VERSION})`;
+
+export async function agentMain(argv: string[]): Promise<void> {
+  if (argv.includes("--version") || argv.includes("-V")) {
+    console.log(versionLine());
+    return;
+  }
+  const initMode = process.pid === 1;
+  if (initMode) {
+    const { earlyInit } = await import("./init/early.ts");
+    earlyInit(log.child({ subsystem: "init" }));
+  }
+  const loaded = loadConfig({ argv, env: process.env, initMode });
+  if (loaded.fatal) {
+    for (const p of loaded.problems) process.stderr.write(`kata-agent: ${p.message}\n`);
+    process.exit(2);
+  }
+  const config = loaded.config;
+  log.setLevel(config.devMode && config.logLevel > Level.Debug ? Level.Debug : config.logLevel);
+  for (const p of loaded.problems) log.error("bad configuration value, using the default", { problem: p.message });
+  for (const w of loaded.warnings) log.warn("configuration", { warning: w.message });
+  log.info("starting kata-agent", { config: summary(config), init: initMode });
+
+  let stopGuest: (() => Promise<void>) | undefined;
+  if (initMode) {
+    const { guestInit } = await import("./init/guest.ts");
+    stopGuest = await guestInit(config, log);
+  }
+  installReaper(log.child({ subsystem: "signals" }));
+
+  const cgroupVersion = chooseVersion(config.unifiedCgroupHierarchy);
+  const sandbox = new Sandbox({ log: log.child({ subsystem: "sandbox" }), cgroupVersion, pipeSize: config.containerPipeSize, ownsMachine: initMode });
+  const rpcLog = log.child({ subsystem: "rpc" });
+  const server = new TtrpcServer({
+    log: rpcLog,
+    onCall: (ctx) => {
+      const requestName = `${ctx.method}Request`;
+      if (ctx.service === "grpc.AgentService" && !isEndpointAllowed(config, requestName)) {
+        return new RpcError(Code.UNIMPLEMENTED, `${requestName} is blocked by the [endpoints] allowed list`);
+      }
+      return undefined;
+    },
+    onDone: (ctx, code, ms) => {
+      if (rpcLog.enabled(Level.Debug)) rpcLog.debug("rpc", { method: `${ctx.service}/${ctx.method}`, status: code, duration_ms: Number(ms.toFixed(3)) });
+    },
+  });
+  let shuttingDown = false;
+  const shutdown = async (why: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info("shutting down", { reason: why });
+    await server.close().catch(() => {});
+    if (stopGuest) await stopGuest();
+    else process.exit(0);
+  };
+  registerServices(server, { sandbox, log: rpcLog, onDestroySandbox: () => void shutdown("DestroySandbox") });
+  await server.listen(config.serverAddr);
+  log.info("agent ready", { server_addr: config.serverAddr });
+  if (!initMode) {
+    process.on("SIGTERM", () => void shutdown("SIGTERM"));
+    process.on("SIGINT", () => void shutdown("SIGINT"));
+  }
+}
+
+function summary(c: AgentConfig): Record<string, unknown> {
+  return {
+    server_addr: c.serverAddr, log_level: c.logLevel, dev_mode: c.devMode, debug_console: c.debugConsole,
+    debug_console_vport: c.debugConsoleVport, log_vport: c.logVport, container_pipe_size: c.containerPipeSize,
+    unified_cgroup_hierarchy: c.unifiedCgroupHierarchy, hotplug_timeout_ms: c.hotplugTimeoutMs, source: c.source,
+  };
+}

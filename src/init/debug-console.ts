@@ -1,0 +1,121 @@
+// The debug console (agent.debug_console): a shell for whoever debugs the guest.
+//  - with agent.debug_console_vport=N, every vsock connection on N gets its own shell on a new
+//    pty, bridged both ways; the shell is killed when the connection goes;
+//  - otherwise one shell on /dev/console, started again when it exits.
+// Shells are started by the launcher (no fork from JavaScript): /bin/bash if present, else /bin/sh.
+import { existsSync } from "node:fs";
+import type { Socket } from "bun";
+import type { Logger } from "../log/logger.ts";
+import type { LaunchPlan } from "../sys/launch-plan.ts";
+import { spawn } from "../sys/launcher.ts";
+import { onExit } from "../sys/reaper.ts";
+import { openPty } from "../sys/pty.ts";
+import { closeFd, setNonBlocking } from "../sys/pipe.ts";
+import { C, cstr } from "../sys/libc.ts";
+import { VMADDR_CID_ANY, vsockListen } from "../sys/socket.ts";
+
+const SHELLS = ["/bin/bash", "/bin/sh"];
+
+export function shellPath(): string {
+  const s = SHELLS.find((p) => existsSync(p));
+  if (!s) throw new Error(`no shell found (${SHELLS.join(", ")})`);
+  return s;
+}
+
+function shellPlan(shell: string, tty: number): LaunchPlan {
+  return {
+    namespaces: [], rootReadonly: false, rootPropagation: 0, mounts: [], devices: [], symlinks: [],
+    maskedPaths: [], readonlyPaths: [], sysctls: [], rlimits: [], uid: 0, gid: 0, additionalGids: [],
+    caps: null, noNewPrivileges: false, terminal: true, cwd: "/", exe: shell, args: [shell, "-i"],
+    env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=vt100", "HOME=/root"],
+    stdio: [tty, tty, tty], cgroupProcsFds: [],
+  };
+}
+
+export function startDebugConsole(vport: number, log: Logger): void {
+  const shell = shellPath();
+  if (vport > 0) listenVport(vport, shell, log);
+  else consoleLoop(shell, log);
+}
+
+function consoleLoop(shell: string, log: Logger): void {
+  const run = (): void => {
+    const fd = C.open(cstr("/dev/console"), 0x2 | 0x100 /* O_RDWR|O_NOCTTY */ | 0x80000, 0);
+    if (fd < 0) {
+      log.error("debug console: cannot open /dev/console");
+      return;
+    }
+    let pid: number;
+    try {
+      pid = spawn(shellPlan(shell, fd));
+    } catch (e) {
+      log.error("debug console: shell did not start", { error: (e as Error).message });
+      return;
+    } finally {
+      closeFd(fd);
+    }
+    log.info("debug console started", { shell, pid });
+    void onExit(pid).then(() => setTimeout(run, 500));
+  };
+  run();
+}
+
+interface Session {
+  pid: number;
+  master: number;
+  writer: ReturnType<ReturnType<typeof Bun.file>["writer"]>;
+}
+
+function listenVport(port: number, shell: string, log: Logger): void {
+  const fd = vsockListen(VMADDR_CID_ANY, port);
+  Bun.listen<Session | undefined>({
+    fd,
+    socket: {
+      open(s: Socket<Session | undefined>) {
+        const { master, slave } = openPty();
+        let pid: number;
+        try {
+          pid = spawn(shellPlan(shell, slave));
+        } catch (e) {
+          log.error("debug console: shell did not start", { error: (e as Error).message });
+          closeFd(master);
+          s.end();
+          return;
+        } finally {
+          closeFd(slave);
+        }
+        setNonBlocking(master);
+        const session: Session = { pid, master, writer: Bun.file(master).writer() };
+        s.data = session;
+        log.info("debug console connection", { pid });
+        // pty → connection; EIO on the master means the shell (and its session) is gone.
+        void (async () => {
+          try {
+            for await (const chunk of Bun.file(master).stream()) s.write(chunk);
+          } catch {
+            // EIO: the slave side closed
+          }
+          s.end();
+        })();
+        void onExit(pid).then(() => s.end());
+      },
+      data(s, chunk) {
+        const w = s.data?.writer;
+        if (w) {
+          w.write(chunk);
+          void w.flush();
+        }
+      },
+      close(s) {
+        const sess = s.data;
+        if (!sess) return;
+        s.data = undefined;
+        C.kill(-sess.pid, 9); // the shell leads its own session and process group
+        C.kill(sess.pid, 9);
+        void onExit(sess.pid).then(() => closeFd(sess.master));
+      },
+      error() {},
+    },
+  } as never);
+  log.info("debug console listening", { port });
+}

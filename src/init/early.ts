@@ -1,0 +1,39 @@
+// PID 1, before the configuration is read (Kata's order): the basic filesystems. Anything already
+// mounted (e.g. by a pre-init script) is left alone; a failure is logged, never fatal here —
+// the agent can still serve and report what is wrong.
+import { mkdirSync } from "node:fs";
+import type { Logger } from "../log/logger.ts";
+import { MS, isMountPoint, mount, mountTable } from "../sys/mount.ts";
+
+interface EarlyMount {
+  source: string;
+  target: string;
+  fstype: string;
+  flags: number;
+  data?: string;
+}
+
+const EARLY: EarlyMount[] = [
+  { source: "proc", target: "/proc", fstype: "proc", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC },
+  { source: "sysfs", target: "/sys", fstype: "sysfs", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC },
+  { source: "dev", target: "/dev", fstype: "devtmpfs", flags: MS.NOSUID, data: "mode=0755" },
+  { source: "tmpfs", target: "/dev/shm", fstype: "tmpfs", flags: MS.NOSUID | MS.NODEV, data: "mode=1777" },
+  { source: "devpts", target: "/dev/pts", fstype: "devpts", flags: MS.NOSUID | MS.NOEXEC, data: "gid=5,mode=0620,ptmxmode=0666,newinstance" },
+  { source: "tmpfs", target: "/run", fstype: "tmpfs", flags: MS.NOSUID | MS.NODEV, data: "mode=0755" },
+];
+
+export function earlyInit(log: Logger): void {
+  // Before /proc exists mountinfo cannot be read: then nothing counts as mounted.
+  for (const m of EARLY) {
+    const table = mountTable();
+    if (isMountPoint(m.target, table)) continue;
+    try {
+      mkdirSync(m.target, { recursive: true });
+      mount(m.source, m.target, m.fstype, m.flags, m.data);
+    } catch (e) {
+      log.error("early mount failed", { target: m.target, error: (e as Error).message });
+    }
+  }
+  process.env.PATH ??= "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  if (!process.env.PATH.includes("/sbin")) process.env.PATH = `${process.env.PATH}:/usr/sbin:/sbin`;
+}

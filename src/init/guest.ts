@@ -1,0 +1,64 @@
+// The rest of PID 1's start-up once the configuration is known: cgroups, /dev/ptmx, a new
+// session, the hostname, devmode, the debug console and the log port. Returns the shutdown
+// path: stop, sync, power off. PID 1 never exits: a fatal error is logged and the VM powered off.
+import { existsSync, readFileSync, symlinkSync, rmSync, lstatSync } from "node:fs";
+import type { AgentConfig } from "../config/types.ts";
+import type { Logger } from "../log/logger.ts";
+import { setHostname } from "../sys/host.ts";
+import { allowCoreDumps, newSession, powerOff, setDumpable, syncAll } from "../sys/power.ts";
+import { mountCgroups } from "./cgroups-mount.ts";
+import { startDebugConsole } from "./debug-console.ts";
+import { startLogPort } from "./log-port.ts";
+
+export async function guestInit(config: AgentConfig, log: Logger): Promise<() => Promise<void>> {
+  const ilog = log.child({ subsystem: "init" });
+  const step = (what: string, f: () => void) => {
+    try {
+      f();
+    } catch (e) {
+      ilog.error(`${what} failed`, { error: (e as Error).message });
+    }
+  };
+  step("mount cgroups", () => mountCgroups(config.unifiedCgroupHierarchy, ilog));
+  step("/dev/ptmx link", () => {
+    const st = lstatSync("/dev/ptmx", { throwIfNoEntry: false });
+    if (!st?.isSymbolicLink()) {
+      rmSync("/dev/ptmx", { force: true });
+      symlinkSync("pts/ptmx", "/dev/ptmx");
+    }
+  });
+  step("setsid", newSession);
+  step("hostname", () => {
+    const name = existsSync("/etc/hostname") ? readFileSync("/etc/hostname", "utf8").trim() : "";
+    setHostname(name || "localhost");
+  });
+  if (config.devMode) {
+    step("devmode core dumps", () => {
+      allowCoreDumps();
+      setDumpable(true);
+    });
+  }
+  if (config.logVport > 0) step("log vport", () => startLogPort(config.logVport, log, ilog));
+  if (config.debugConsole || config.debugConsoleVport > 0) {
+    step("debug console", () => startDebugConsole(config.debugConsoleVport, ilog));
+  }
+  // PID 1 must never die: whatever escapes is logged and the VM powered off cleanly.
+  process.on("uncaughtException", (e) => fatal(ilog, e));
+  process.on("unhandledRejection", (e) => fatal(ilog, e));
+  return async () => {
+    ilog.info("powering off");
+    syncAll();
+    await Bun.sleep(50); // let the last log lines leave
+    powerOff();
+  };
+}
+
+function fatal(log: Logger, e: unknown): void {
+  log.critical("fatal error in PID 1, powering off", { error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e) });
+  try {
+    syncAll();
+    powerOff();
+  } catch {
+    // Nothing left to do: the kernel would panic if PID 1 exited, so wait forever.
+  }
+}

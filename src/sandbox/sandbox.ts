@@ -1,0 +1,132 @@
+// The sandbox: the pod the agent serves. It owns the containers, the optional shared pid
+// namespace (sandbox_pidns), and the queue of OOM events that GetOOMEvent long-polls.
+import type { grpc } from "../gen/index.ts";
+import type { Logger } from "../log/logger.ts";
+import { Container, type ContainerEnv } from "../container/container.ts";
+import { validateId } from "../container/id.ts";
+import { exists, invalid, precondition } from "../errors.ts";
+import { abortInit, createInit, type Created } from "../sys/launcher.ts";
+import type { LaunchPlan } from "../sys/launch-plan.ts";
+import { setHostname } from "../sys/host.ts";
+
+export interface SandboxOptions {
+  log: Logger;
+  cgroupVersion: 1 | 2;
+  pipeSize: number;
+  /** Only an agent that owns the VM (PID 1) changes the machine's hostname. */
+  ownsMachine: boolean;
+}
+
+export class Sandbox {
+  id = "";
+  hostname = "";
+  readonly containers = new Map<string, Container>();
+  private pidnsHolder: Created | undefined;
+  private oomEvents: string[] = [];
+  private oomWaiters: ((id: string) => void)[] = [];
+
+  constructor(private readonly opts: SandboxOptions) {}
+
+  /** CreateSandbox: the sandbox id, hostname and (optionally) a pid namespace for all containers. */
+  async create(req: grpc.ICreateSandboxRequest): Promise<void> {
+    if (this.id) throw exists(`sandbox ${this.id} already exists`);
+    if (req.sandbox_id) validateId("sandbox", req.sandbox_id);
+    if (req.hostname && this.opts.ownsMachine) setHostname(req.hostname);
+    if (req.sandbox_pidns) this.pidnsHolder = createInit(pidnsHolderPlan());
+    this.id = req.sandbox_id || "sandbox";
+    this.hostname = req.hostname ?? "";
+    this.opts.log.info("sandbox created", { sandbox: this.id, pidns: !!req.sandbox_pidns });
+  }
+
+  /** DestroySandbox: every container removed, the pid namespace released. */
+  async destroy(): Promise<void> {
+    for (const c of [...this.containers.values()]) {
+      try {
+        await c.remove(10);
+      } catch (e) {
+        this.opts.log.warn("remove container on DestroySandbox", { container: c.id, error: (e as Error).message });
+      }
+      this.containers.delete(c.id);
+    }
+    if (this.pidnsHolder) abortInit(this.pidnsHolder);
+    this.pidnsHolder = undefined;
+    this.opts.log.info("sandbox destroyed", { sandbox: this.id });
+    this.id = "";
+  }
+
+  private env(): ContainerEnv {
+    return {
+      log: this.opts.log.child({ subsystem: "container" }),
+      cgroupVersion: this.opts.cgroupVersion,
+      pipeSize: this.opts.pipeSize,
+      sandboxPidns: this.pidnsHolder ? `/proc/${this.pidnsHolder.pid}/ns/pid` : undefined,
+      onOom: (id) => this.pushOom(id),
+    };
+  }
+
+  async createContainer(req: grpc.ICreateContainerRequest): Promise<Container> {
+    const id = req.container_id ?? "";
+    if (this.containers.has(id)) throw exists(`container ${id} already exists`);
+    // Reserve the id while the (asynchronous) create runs, so a concurrent duplicate fails.
+    const c = Container.create(id, req.exec_id ?? "", req.OCI, this.env());
+    this.containers.set(id, undefined as never);
+    try {
+      const made = await c;
+      this.containers.set(id, made);
+      return made;
+    } catch (e) {
+      this.containers.delete(id);
+      throw e;
+    }
+  }
+
+  /** Unknown container → INVALID_ARGUMENT, like Kata. */
+  container(id: string | null | undefined): Container {
+    const c = this.containers.get(id ?? "");
+    if (!c) {
+      if (this.containers.has(id ?? "")) throw precondition(`container ${id} is still being created`);
+      throw invalid(`container ${id ?? ""} not found`);
+    }
+    return c;
+  }
+
+  async removeContainer(id: string, timeoutSec: number): Promise<void> {
+    const c = this.container(id);
+    await c.remove(timeoutSec);
+    this.containers.delete(id);
+  }
+
+  private pushOom(id: string): void {
+    const w = this.oomWaiters.shift();
+    if (w) w(id);
+    else this.oomEvents.push(id);
+  }
+
+  /** GetOOMEvent: long poll until some container hits OOM (or the call is abandoned). */
+  nextOomEvent(signal: AbortSignal): Promise<string> {
+    const queued = this.oomEvents.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    return new Promise((resolve, reject) => {
+      const waiter = (id: string) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(id);
+      };
+      const onAbort = () => {
+        this.oomWaiters = this.oomWaiters.filter((w) => w !== waiter);
+        reject(signal.reason ?? new Error("cancelled"));
+      };
+      this.oomWaiters.push(waiter);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+}
+
+/** A process that only holds a new pid namespace: the launcher's gate, never started. */
+function pidnsHolderPlan(): LaunchPlan {
+  return {
+    namespaces: [{ kind: "pid" }], rootReadonly: false, rootPropagation: 0, mounts: [], devices: [], symlinks: [],
+    maskedPaths: [], readonlyPaths: [], sysctls: [], rlimits: [], uid: 0, gid: 0, additionalGids: [],
+    caps: null, noNewPrivileges: true, terminal: false, cwd: "/", exe: "/sandbox-pidns-holder", args: ["pidns-holder"],
+    env: [], stdio: [-1, -1, -1], cgroupProcsFds: [],
+  };
+}
