@@ -89,6 +89,10 @@ export function showValue(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (typeof value === "bigint") return value.toString();
   if (value === undefined) return "nothing";
+  // TOML dates arrive as Temporal objects: show them as written, not as JSON strings.
+  if (typeof value === "object" && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) !== Object.prototype) {
+    return String(value);
+  }
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {
