@@ -173,14 +173,23 @@ function decoding<T>(what: string, buf: Uint8Array, f: (r: Reader) => T): T {
   }
 }
 
+/**
+ * protobufjs's Buffer reader clamps a string running past the end instead of failing; reading the
+ * bytes first gets the bounds check.
+ */
+function readString(r: Reader): string {
+  const b = r.bytes();
+  return Buffer.from(b.buffer, b.byteOffset, b.length).toString("utf8");
+}
+
 function readKeyValue(r: Reader, end: number): KeyValue {
   const kv: KeyValue = { key: "", value: "" };
   while (r.pos < end) {
     const tag = r.uint32();
     const field = tag >>> 3;
     const wire = tag & 7;
-    if (field === 1) { expectWire(1, wire, WIRE_LEN); kv.key = r.string(); }
-    else if (field === 2) { expectWire(2, wire, WIRE_LEN); kv.value = r.string(); }
+    if (field === 1) { expectWire(1, wire, WIRE_LEN); kv.key = readString(r); }
+    else if (field === 2) { expectWire(2, wire, WIRE_LEN); kv.value = readString(r); }
     else r.skipType(wire);
   }
   return kv;
@@ -194,8 +203,8 @@ export function decodeRequest(buf: Uint8Array): Request {
       const field = tag >>> 3;
       const wire = tag & 7;
       switch (field) {
-        case 1: expectWire(1, wire, WIRE_LEN); req.service = r.string(); break;
-        case 2: expectWire(2, wire, WIRE_LEN); req.method = r.string(); break;
+        case 1: expectWire(1, wire, WIRE_LEN); req.service = readString(r); break;
+        case 2: expectWire(2, wire, WIRE_LEN); req.method = readString(r); break;
         case 3: expectWire(3, wire, WIRE_LEN); req.payload = r.bytes(); break;
         case 4: expectWire(4, wire, WIRE_VARINT); req.timeoutNano = int64ToNumber(r.int64() as unknown as number | { toNumber(): number }); break;
         case 5: {
@@ -223,7 +232,7 @@ function readStatus(r: Reader, end: number): Status {
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 1) { expectWire(1, wire, WIRE_VARINT); s.code = r.int32(); }
-    else if (field === 2) { expectWire(2, wire, WIRE_LEN); s.message = r.string(); }
+    else if (field === 2) { expectWire(2, wire, WIRE_LEN); s.message = readString(r); }
     else if (field === 3) { expectWire(3, wire, WIRE_LEN); s.details.push(r.bytes()); }
     else r.skipType(wire);
   }
