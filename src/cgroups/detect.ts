@@ -1,0 +1,89 @@
+// Which cgroup hierarchies are mounted, read from /proc/self/mountinfo: cgroup v1 (one mount per
+// controller or per co-mounted group such as "cpu,cpuacct"), cgroup v2 (one unified mount), or
+// both ("hybrid", systemd's layout: v1 controllers plus a cgroup2 mount at /sys/fs/cgroup/unified).
+import { readFileSync } from "node:fs";
+
+/** The v1 controllers the managers know how to drive (others, e.g. rdma or misc, are left alone). */
+export const V1_CONTROLLERS = [
+  "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "hugetlb",
+  "net_cls", "net_prio", "perf_event",
+] as const;
+
+export interface CgroupMount {
+  mountPoint: string;
+  /** The directory of the hierarchy this mount shows (mountinfo field 4; "/" normally). */
+  fsRoot: string;
+  /** v1: controllers of this hierarchy (and "name=..." for named ones); v2: empty. */
+  controllers: string[];
+}
+
+export type LayoutKind = "v1" | "v2" | "hybrid" | "none";
+
+export interface CgroupLayout {
+  kind: LayoutKind;
+  /** v1 hierarchies, one entry per hierarchy (named-only hierarchies such as name=systemd included). */
+  v1: CgroupMount[];
+  /** The unified (cgroup2) mount, when there is one. */
+  v2?: CgroupMount;
+}
+
+/** mountinfo escapes space, tab, newline and backslash as octal (\040). */
+function unescapeMountPath(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+function isPreferred(mountPoint: string): boolean {
+  return mountPoint === "/sys/fs/cgroup" || mountPoint.startsWith("/sys/fs/cgroup/");
+}
+
+export function parseCgroupMounts(mountinfo: string): CgroupLayout {
+  const v1ByKey = new Map<string, CgroupMount>();
+  const v2Mounts: CgroupMount[] = [];
+  for (const line of mountinfo.split("\n")) {
+    const sep = line.indexOf(" - ");
+    if (sep < 0) continue;
+    const pre = line.slice(0, sep).split(" ");
+    const post = line.slice(sep + 3).split(" ");
+    const fstype = post[0];
+    if ((fstype !== "cgroup" && fstype !== "cgroup2") || pre.length < 5) continue;
+    const mount: CgroupMount = { mountPoint: unescapeMountPath(pre[4]!), fsRoot: unescapeMountPath(pre[3]!), controllers: [] };
+    if (fstype === "cgroup2") {
+      v2Mounts.push(mount);
+      continue;
+    }
+    const options = (post[2] ?? "").split(",");
+    mount.controllers = options.filter((o) => (V1_CONTROLLERS as readonly string[]).includes(o) || o.startsWith("name="));
+    if (mount.controllers.length === 0) continue;
+    // The same hierarchy can be mounted more than once (bind mounts): keep one, preferring /sys/fs/cgroup.
+    const key = [...mount.controllers].sort().join(",");
+    const seen = v1ByKey.get(key);
+    if (!seen || (!isPreferred(seen.mountPoint) && isPreferred(mount.mountPoint))) v1ByKey.set(key, mount);
+  }
+  const v2 =
+    v2Mounts.find((m) => m.mountPoint === "/sys/fs/cgroup") ??
+    v2Mounts.find((m) => isPreferred(m.mountPoint)) ??
+    v2Mounts[0];
+  const v1 = [...v1ByKey.values()];
+  const hasV1Controllers = v1.some((m) => m.controllers.some((c) => !c.startsWith("name=")));
+  const kind: LayoutKind = hasV1Controllers ? (v2 ? "hybrid" : "v1") : v2 ? "v2" : "none";
+  return { kind, v1, v2 };
+}
+
+export function detectLayout(mountinfoPath = "/proc/self/mountinfo"): CgroupLayout {
+  return parseCgroupMounts(readFileSync(mountinfoPath, "utf8"));
+}
+
+/**
+ * The manager version to use. What is mounted wins: a pure v2 system gets 2 and a pure v1 system
+ * gets 1 whatever the configuration says (the config only decides what init mounts). On a hybrid
+ * system the configuration chooses (agent.unified_cgroup_hierarchy / systemd.unified_cgroup_hierarchy);
+ * with nothing mounted yet, the configuration is all there is.
+ */
+export function chooseVersion(configV2: boolean, layout: CgroupLayout = detectLayout()): 1 | 2 {
+  switch (layout.kind) {
+    case "v2": return 2;
+    case "v1": return 1;
+    case "hybrid":
+    case "none": return configV2 ? 2 : 1;
+  }
+}

@@ -1,0 +1,224 @@
+// cgroupfs file access shared by the v1 and v2 managers. The files are tiny, so synchronous node:fs
+// calls are fine. Writes open O_WRONLY|O_TRUNC without O_CREAT: a control file that does not exist
+// is an error (ENOENT), never a silently created regular file.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, writeSync, constants } from "node:fs";
+import { join } from "node:path";
+import { log } from "../log/logger.ts";
+
+export const cgLog = log.child({ subsystem: "cgroups" });
+
+const O_CLOEXEC = 0o2000000;
+
+/** A cgroupfs operation that failed; `code` is the errno name ("EINVAL", "EBUSY", ...). */
+export class CgroupError extends Error {
+  constructor(message: string, readonly code?: string) {
+    super(message);
+    this.name = "CgroupError";
+  }
+}
+
+function codeOf(e: unknown): string | undefined {
+  return typeof e === "object" && e !== null && "code" in e ? String((e as { code: unknown }).code) : undefined;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Writes one value with one write(2), as the kernel expects for control files. */
+export function writeValue(dir: string, file: string, value: string | number): void {
+  const path = join(dir, file);
+  const text = String(value);
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC | O_CLOEXEC);
+  } catch (e) {
+    throw new CgroupError(`cgroups: open ${path} for writing: ${codeOf(e) ?? String(e)}`, codeOf(e));
+  }
+  try {
+    writeSync(fd, text);
+  } catch (e) {
+    throw new CgroupError(`cgroups: write ${JSON.stringify(text)} to ${path}: ${codeOf(e) ?? String(e)}`, codeOf(e));
+  } finally {
+    closeSync(fd);
+  }
+  cgLog.trace("cgroup write", { path, value: text });
+}
+
+export function readValue(dir: string, file: string): string {
+  const path = join(dir, file);
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch (e) {
+    throw new CgroupError(`cgroups: read ${path}: ${codeOf(e) ?? String(e)}`, codeOf(e));
+  }
+}
+
+/** The file's trimmed content, or undefined when it cannot be read (controller absent, old kernel). */
+export function readOptional(dir: string, file: string): string | undefined {
+  try {
+    return readFileSync(join(dir, file), "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export function hasFile(dir: string, file: string): boolean {
+  return existsSync(join(dir, file));
+}
+
+/** Opens `<dir>/cgroup.procs` O_WRONLY|O_CLOEXEC for the launcher (which writes "0"); caller closes. */
+export function openProcs(dir: string): number {
+  const path = join(dir, "cgroup.procs");
+  try {
+    return openSync(path, constants.O_WRONLY | O_CLOEXEC);
+  } catch (e) {
+    throw new CgroupError(`cgroups: open ${path}: ${codeOf(e) ?? String(e)}`, codeOf(e));
+  }
+}
+
+/** The pids in `<dir>/cgroup.procs` and in every cgroup below it (sub-cgroups a container made). */
+export function readProcsRecursive(dir: string): number[] {
+  const pids = new Set<number>();
+  const walk = (d: string): void => {
+    const text = readOptional(d, "cgroup.procs");
+    if (text === undefined) return;
+    for (const w of text.split("\n")) if (w.trim() !== "") pids.add(Number(w));
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) if (e.isDirectory()) walk(join(d, e.name));
+  };
+  walk(dir);
+  return [...pids];
+}
+
+/**
+ * Directories made by any manager of this process. destroy() removes only these, so a cgroup the
+ * agent did not create (an existing parent, the hierarchy root) is never removed, and a parent made
+ * for one container is removed by whichever container leaves it empty last.
+ */
+const createdByUs = new Set<string>();
+
+export interface Level {
+  dir: string;
+  parent: string;
+  created: boolean;
+}
+
+/** mkdir every level of `rel` below `root`, top-down; reports which levels were new. */
+export function makeLevels(root: string, rel: string): Level[] {
+  const levels: Level[] = [];
+  let parent = root;
+  for (const segment of rel.split("/")) {
+    const dir = join(parent, segment);
+    let created = false;
+    if (!existsSync(dir)) {
+      try {
+        mkdirSync(dir);
+        created = true;
+        createdByUs.add(dir);
+      } catch (e) {
+        if (codeOf(e) !== "EEXIST") throw new CgroupError(`cgroups: mkdir ${dir}: ${codeOf(e) ?? String(e)}`, codeOf(e));
+      }
+    }
+    levels.push({ dir, parent, created });
+    parent = dir;
+  }
+  return levels;
+}
+
+/** Sub-cgroups a container made inside its own cgroup (cgroupns, nested runtimes) block rmdir. */
+function removeChildCgroups(dir: string): void {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const child = join(dir, e.name);
+    removeChildCgroups(child);
+    try {
+      rmdirSync(child);
+    } catch {
+      // Still busy: the caller's retry loop comes back to it.
+    }
+  }
+}
+
+/**
+ * Removes `leaf` (retrying on EBUSY while its tasks drain, up to timeoutMs) and then each ancestor
+ * up to `root` that this process created and that is now unused. Nothing else is touched. Throws
+ * a CgroupError naming the remaining pids when the leaf stays busy.
+ */
+export async function removeLevels(root: string, leaf: string, timeoutMs: number): Promise<void> {
+  if (!createdByUs.has(leaf)) {
+    cgLog.info("cgroup not created by the agent, left in place", { path: leaf });
+    return;
+  }
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      removeChildCgroups(leaf);
+      rmdirSync(leaf);
+      break;
+    } catch (e) {
+      const code = codeOf(e);
+      if (code === "ENOENT") break;
+      if (code !== "EBUSY" || Date.now() >= deadline) {
+        const pids = readProcsRecursive(leaf);
+        throw new CgroupError(
+          `cgroups: remove ${leaf}: ${code ?? String(e)}` + (pids.length ? ` (processes still inside: ${pids.join(" ")})` : ""),
+          code,
+        );
+      }
+      await sleep(10);
+    }
+  }
+  createdByUs.delete(leaf);
+  let dir = leaf;
+  for (;;) {
+    const parent = dir.slice(0, dir.lastIndexOf("/"));
+    if (parent.length <= root.length || !parent.startsWith(root + "/") || !createdByUs.has(parent)) return;
+    try {
+      rmdirSync(parent);
+    } catch (e) {
+      // Another container still lives below it: the last one out removes it.
+      if (codeOf(e) === "EBUSY" || codeOf(e) === "ENOTEMPTY") return;
+      if (codeOf(e) !== "ENOENT") throw new CgroupError(`cgroups: remove ${parent}: ${codeOf(e) ?? String(e)}`, codeOf(e));
+    }
+    createdByUs.delete(parent);
+    dir = parent;
+  }
+}
+
+/** Page sizes ("2MB", "1GB") for which the directory has a file hugetlb.<size><suffix>. */
+export function hugepageSizes(dir: string, suffix: string): string[] {
+  const sizes: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return sizes;
+  }
+  for (const name of names) {
+    if (name.startsWith("hugetlb.") && name.endsWith(suffix)) {
+      const size = name.slice("hugetlb.".length, name.length - suffix.length);
+      if (size && !size.includes(".")) sizes.push(size);
+    }
+  }
+  return sizes;
+}
+
+export function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // The fd is being abandoned on an error path; a failed close changes nothing.
+  }
+}
