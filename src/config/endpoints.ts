@@ -4,7 +4,7 @@
 // request is allowed.
 import type { AgentConfig, Problem } from "./types.ts";
 import { makeProblem } from "./types.ts";
-import { HEALTH_REQUESTS, KNOWN_REQUEST_NAMES, requestNameForMethod } from "./request-names.ts";
+import { AGENT_SERVICE_REQUESTS, HEALTH_REQUESTS, KNOWN_REQUEST_NAMES, requestNameForMethod } from "./request-names.ts";
 
 const HEALTH_REQUEST_NAMES = new Set(Object.values(HEALTH_REQUESTS));
 
@@ -16,6 +16,18 @@ const HEALTH_REQUEST_NAMES = new Set(Object.values(HEALTH_REQUESTS));
 export function isEndpointAllowed(config: Pick<AgentConfig, "endpoints">, requestName: string): boolean {
   const allowed = config.endpoints.allowed;
   return allowed === null || allowed.has(requestName) || HEALTH_REQUEST_NAMES.has(requestName);
+}
+
+/**
+ * The same check keyed by the wire names (`Request.service`, `Request.method`). Use this in
+ * the server rather than appending "Request" to the method: WriteStdin's type is
+ * WriteStreamRequest, GetGuestDetails's is GuestDetailsRequest, and so on. Unknown methods
+ * pass, so the server can answer them UNIMPLEMENTED as unknown rather than as blocked.
+ */
+export function isMethodAllowed(config: Pick<AgentConfig, "endpoints">, service: string, method: string): boolean {
+  if (service !== "grpc.AgentService") return true;
+  const requestName = AGENT_SERVICE_REQUESTS[method];
+  return requestName === undefined || isEndpointAllowed(config, requestName);
 }
 
 export interface AllowListResult {

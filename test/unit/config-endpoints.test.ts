@@ -1,0 +1,83 @@
+// The endpoint allow-list: request type names, method → type mapping, health always served,
+// and agreement with the generated service table when it exists.
+import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { buildAllowList, isEndpointAllowed, isMethodAllowed } from "../../src/config/endpoints.ts";
+import { AGENT_SERVICE_REQUESTS, KNOWN_REQUEST_NAMES } from "../../src/config/request-names.ts";
+
+const only = (...names: string[]) => ({ endpoints: { allowed: new Set(names) } });
+const all = { endpoints: { allowed: null } };
+
+describe("request names", () => {
+  test("42 AgentService methods, 41 distinct request types (3 stdio methods share 2) + CheckRequest", () => {
+    expect(Object.keys(AGENT_SERVICE_REQUESTS).length).toBe(42);
+    expect(KNOWN_REQUEST_NAMES.size).toBe(42);
+    expect(KNOWN_REQUEST_NAMES.has("CheckRequest")).toBe(true);
+  });
+});
+
+describe("isEndpointAllowed", () => {
+  test.each([
+    ["no list", all, "CreateContainerRequest", true],
+    ["no list", all, "AnythingRequest", true],
+    ["[Create]", only("CreateContainerRequest"), "CreateContainerRequest", true],
+    ["[Create]", only("CreateContainerRequest"), "StartContainerRequest", false],
+    ["[]", only(), "CreateContainerRequest", false],
+    ["[]", only(), "CheckRequest", true],
+  ] as const)("%s: %s → %p", (_label, config, name, want) => {
+    expect(isEndpointAllowed(config, name)).toBe(want);
+  });
+});
+
+describe("isMethodAllowed (wire names)", () => {
+  const cfg = only("ReadStreamRequest", "GuestDetailsRequest");
+  test.each([
+    ["grpc.AgentService", "ReadStdout", true],
+    ["grpc.AgentService", "ReadStderr", true],
+    ["grpc.AgentService", "WriteStdin", false],
+    ["grpc.AgentService", "GetGuestDetails", true],
+    ["grpc.AgentService", "CreateContainer", false],
+    // Unknown methods pass so the server reports them as unknown, not blocked.
+    ["grpc.AgentService", "NoSuchMethod", true],
+    ["grpc.Health", "Check", true],
+    ["grpc.Health", "Version", true],
+  ])("%s/%s → %p", (service, method, want) => {
+    expect(isMethodAllowed(cfg, service, method)).toBe(want);
+  });
+});
+
+describe("buildAllowList", () => {
+  test("every known name is accepted", () => {
+    const r = buildAllowList([...KNOWN_REQUEST_NAMES], "x");
+    expect(r.problems).toEqual([]);
+    expect(r.warnings).toEqual([]);
+    expect(r.allowed).toEqual(new Set(KNOWN_REQUEST_NAMES));
+  });
+
+  test("method names get a hint for every method whose type differs", () => {
+    for (const [method, request] of Object.entries(AGENT_SERVICE_REQUESTS)) {
+      const r = buildAllowList([method], "x");
+      expect(r.allowed.size).toBe(0);
+      expect(r.problems[0]!.message).toContain(`did you mean "${request}"?`);
+    }
+  });
+
+  test("names are case-sensitive, like Kata's set lookup", () => {
+    const r = buildAllowList(["createcontainerrequest"], "x");
+    expect(r.allowed.size).toBe(0);
+    expect(r.problems.length).toBe(1);
+  });
+});
+
+// The protos helper generates src/gen/services.ts; when it exists, its request type names must
+// be exactly ours (so the allow-list and the server agree).
+const generated = join(import.meta.dir, "../../src/gen/services.ts");
+test.skipIf(!existsSync(generated))("agrees with src/gen/services.ts", async () => {
+  const mod = (await import(generated)) as Record<string, unknown>;
+  const text = JSON.stringify(mod, (_k, v) => (typeof v === "function" ? undefined : v));
+  for (const [method, request] of Object.entries(AGENT_SERVICE_REQUESTS)) {
+    expect(text).toContain(method);
+    expect(text).toContain(request);
+  }
+});
