@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { buildAllowList, isEndpointAllowed, isMethodAllowed } from "../../src/config/endpoints.ts";
-import { AGENT_SERVICE_REQUESTS, KNOWN_REQUEST_NAMES } from "../../src/config/request-names.ts";
+import { AGENT_SERVICE_REQUESTS, HEALTH_REQUESTS, KNOWN_REQUEST_NAMES } from "../../src/config/request-names.ts";
 
 const only = (...names: string[]) => ({ endpoints: { allowed: new Set(names) } });
 const all = { endpoints: { allowed: null } };
@@ -70,14 +70,18 @@ describe("buildAllowList", () => {
   });
 });
 
-// The protos helper generates src/gen/services.ts; when it exists, its request type names must
-// be exactly ours (so the allow-list and the server agree).
+// The protos helper generates src/gen/services.ts; when it exists, its method → request type
+// table must be exactly ours, so the allow-list and the server agree. (Config keeps its own
+// copy so it does not load the protobuf code.)
 const generated = join(import.meta.dir, "../../src/gen/services.ts");
 test.skipIf(!existsSync(generated))("agrees with src/gen/services.ts", async () => {
-  const mod = (await import(generated)) as Record<string, unknown>;
-  const text = JSON.stringify(mod, (_k, v) => (typeof v === "function" ? undefined : v));
-  for (const [method, request] of Object.entries(AGENT_SERVICE_REQUESTS)) {
-    expect(text).toContain(method);
-    expect(text).toContain(request);
-  }
+  type Service = { name: string; methods: Record<string, { requestName: string }> };
+  const mod = (await import(generated)) as { ALL_SERVICES: readonly Service[] };
+  const table = (name: string) => {
+    const service = mod.ALL_SERVICES.find((s) => s.name === name);
+    expect(service).toBeDefined();
+    return Object.fromEntries(Object.entries(service!.methods).map(([m, d]) => [m, d.requestName]));
+  };
+  expect(table("grpc.AgentService")).toEqual({ ...AGENT_SERVICE_REQUESTS });
+  expect(table("grpc.Health")).toEqual({ ...HEALTH_REQUESTS });
 });
