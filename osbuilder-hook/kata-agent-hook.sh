@@ -6,7 +6,10 @@
 #
 #   AGENT_INIT=no  (default) /usr/bin/kata-agent + systemd units (kata-agent.service wanted by
 #                  kata-containers.target, which basic.target wants); systemd is the guest's init.
-#   AGENT_INIT=yes the agent is /sbin/init and /init -> /sbin/init (initrd images; the agent is PID 1).
+#   AGENT_INIT=yes the agent is /sbin/init (initrd images; the agent is PID 1). /init is a ~9 KiB
+#                  static shim that mounts /proc and execs /sbin/init, because a Bun binary aborts
+#                  before any JavaScript runs when /proc is missing (see init-shim.c). With
+#                  --init-shim no, /init -> /sbin/init as in Kata's own images.
 # In both modes a kata-agent-ctl symlink sits next to the binary, and the shared libraries the binary
 # needs (ldd, including the dynamic loader) are copied to the same paths unless the rootfs has them.
 # Running it twice gives the same rootfs.
@@ -19,9 +22,11 @@ die() { echo "$prog: error: $*" >&2; exit 1; }
 info() { echo "$prog: $*" >&2; }
 usage() {
 	cat >&2 <<EOF
-usage: $prog ROOTFS_DIR [--agent PATH] [--init yes|no] [--initrd OUT.img]
-  --agent PATH     agent binary (default: \$AGENT_SOURCE_BIN or <repo>/dist/kata-agent)
-  --init yes|no    install the agent as /sbin/init (default: \$AGENT_INIT or "no")
+usage: $prog ROOTFS_DIR [--agent PATH] [--init yes|no] [--init-shim yes|no] [--initrd OUT.img]
+  --agent PATH       agent binary (default: \$AGENT_SOURCE_BIN or <repo>/dist/kata-agent)
+  --init yes|no      install the agent as /sbin/init (default: \$AGENT_INIT or "no")
+  --init-shim yes|no with --init yes: /init mounts /proc then execs /sbin/init (default: \$AGENT_INIT_SHIM
+                     or "yes"; needs a C compiler, \$CC or cc); "no": /init -> /sbin/init
   --initrd OUT.img also pack ROOTFS_DIR as a gzip'd newc cpio initrd (gzip level: \$INITRD_GZIP_LEVEL, default 6)
 EOF
 	exit "${1:-2}"
@@ -31,12 +36,15 @@ rootfs=""
 agent="${AGENT_SOURCE_BIN:-$script_dir/../dist/kata-agent}"
 init="${AGENT_INIT:-no}"
 initrd=""
+init_shim="${AGENT_INIT_SHIM:-yes}"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--agent) [ $# -ge 2 ] || die "--agent needs a path"; agent="$2"; shift 2 ;;
 	--agent=*) agent="${1#*=}"; shift ;;
 	--init) [ $# -ge 2 ] || die "--init needs yes or no"; init="$2"; shift 2 ;;
 	--init=*) init="${1#*=}"; shift ;;
+	--init-shim) [ $# -ge 2 ] || die "--init-shim needs yes or no"; init_shim="$2"; shift 2 ;;
+	--init-shim=*) init_shim="${1#*=}"; shift ;;
 	--initrd) [ $# -ge 2 ] || die "--initrd needs an output path"; initrd="$2"; shift 2 ;;
 	--initrd=*) initrd="${1#*=}"; shift ;;
 	-h | --help) usage 0 ;;
@@ -50,6 +58,7 @@ done
 rootfs="$(cd "$rootfs" && pwd -P)"
 [ "$rootfs" != / ] || die "refusing to install into the host's / (ROOTFS_DIR resolved to /)"
 case "$init" in yes | no) ;; *) die "AGENT_INIT/--init must be yes or no, got '$init'" ;; esac
+case "$init_shim" in yes | no) ;; *) die "AGENT_INIT_SHIM/--init-shim must be yes or no, got '$init_shim'" ;; esac
 [ -e "$agent" ] || die "agent binary '$agent' does not exist (build it with 'npm run build', or pass --agent)"
 [ -f "$agent" ] && [ -x "$agent" ] || die "agent binary '$agent' is not an executable file"
 gzip_level="${INITRD_GZIP_LEVEL:-6}"
@@ -142,11 +151,29 @@ EOF
 		"$rootfs/etc/systemd/system/kata-containers.target.wants/kata-agent.service"
 }
 
+# Builds init-shim.c into a static, libc-free executable and installs it as ROOTFS/init.
+install_init_shim() {
+	local cc="${CC:-cc}" tmp
+	command -v "$cc" >/dev/null || die "--init-shim yes needs a C compiler ('$cc' not found; set CC, or pass --init-shim no)"
+	tmp="$(mktemp -d)"
+	# shellcheck disable=SC2064 # expand now: tmp is local
+	trap "rm -rf '$tmp'" EXIT
+	"$cc" -Os -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie \
+		-fno-asynchronous-unwind-tables -Wl,--build-id=none -s \
+		-o "$tmp/init" "$script_dir/init-shim.c" || die "compiling $script_dir/init-shim.c failed"
+	place_file "$tmp/init" "$rootfs/init" 0755
+}
+
 if [ "$init" = yes ]; then
 	place_file "$agent" "$rootfs/sbin/init" 0755
-	place_link /sbin/init "$rootfs/init"
 	place_link init "$rootfs/sbin/kata-agent-ctl"
-	info "installed $agent as /sbin/init (/init -> /sbin/init, /sbin/kata-agent-ctl -> init)"
+	if [ "$init_shim" = yes ]; then
+		install_init_shim
+		info "installed $agent as /sbin/init (/init = shim that mounts /proc, /sbin/kata-agent-ctl -> init)"
+	else
+		place_link /sbin/init "$rootfs/init"
+		info "installed $agent as /sbin/init (/init -> /sbin/init, /sbin/kata-agent-ctl -> init)"
+	fi
 else
 	place_file "$agent" "$rootfs/usr/bin/kata-agent" 0755
 	place_link kata-agent "$rootfs/usr/bin/kata-agent-ctl"

@@ -19,6 +19,13 @@ LOG_VPORT=1025                        # must match agent.log_vport on the cmdlin
 # ---------------------------------------------------------------------------------------------
 
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+# pre-init unmounted /proc before handing over to /init; wait until the shim/agent remounts it.
+tries=0
+until [ -r /proc/cmdline ]; do
+	tries=$((tries + 1))
+	if [ $tries -gt 600 ]; then echo "VMTEST proc_mounted fail /proc not mounted after 60s"; exit 1; fi
+	sleep 0.1
+done
 cmdline="$(cat /proc/cmdline)"
 knob() { # knob NAME DEFAULT: value of vmtest.NAME=... on the kernel cmdline
 	for word in $cmdline; do

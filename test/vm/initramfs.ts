@@ -82,9 +82,10 @@ export function buildInitramfs(opts: InitramfsOptions): Initramfs {
     mkdirSync(join(rootfs, dir), { recursive: true });
   }
   chmodSync(join(rootfs, "tmp"), 0o1777);
-  // The kernel opens /dev/console for init's stdio before pre-init can mount devtmpfs. Debian's
-  // kernel has a built-in initramfs with this node, but do not depend on that.
-  Bun.spawnSync(["mknod", "-m", "600", join(rootfs, "dev/console"), "c", "5", "1"]);
+  // The kernel opens /dev/console for init's stdio before anything mounts devtmpfs, and pre-init
+  // unmounts its devtmpfs again before the hand-off: these nodes are what /dev holds meanwhile.
+  run(["mknod", "-m", "600", join(rootfs, "dev/console"), "c", "5", "1"]);
+  run(["mknod", "-m", "666", join(rootfs, "dev/null"), "c", "1", "3"]);
   writeFileSync(join(rootfs, "etc/hostname"), "vmtest\n");
 
   installBusybox(rootfs, opts.busybox ?? "/bin/busybox");

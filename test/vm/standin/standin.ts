@@ -51,11 +51,14 @@ function isMounted(target: string, fstype: string): boolean {
     });
 }
 
-function mountCgroup2(): void {
-  if (isMounted("/sys/fs/cgroup", "cgroup2")) return;
-  const [src, target, type, data] = [cstr("cgroup2"), cstr("/sys/fs/cgroup"), cstr("cgroup2"), cstr("nsdelegate")];
-  const MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8;
-  check("mount cgroup2", C.mount(ptr(src), ptr(target), ptr(type), MS_NOSUID | MS_NODEV | MS_NOEXEC, ptr(data)));
+const MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8;
+
+/** Mounts like the agent's init mode does: only what is not mounted yet. Returns true if it mounted. */
+function mountIfMissing(fstype: string, target: string, flags: number, data = ""): boolean {
+  if (isMounted(target, fstype)) return false;
+  const [src, dir, type, opts] = [cstr(fstype), cstr(target), cstr(fstype), cstr(data)];
+  check(`mount ${fstype} on ${target}`, C.mount(ptr(src), ptr(dir), ptr(type), flags, ptr(opts)));
+  return true;
 }
 
 function powerOff(): never {
@@ -64,16 +67,25 @@ function powerOff(): never {
   process.exit(1); // only reached when reboot() failed (not PID 1 / no CAP_SYS_BOOT)
 }
 
+// Bun.listen({ fd }) works at run time (see the shared notes) but bun-types only declares the
+// hostname/port and unix overloads.
+const listenOnFd = Bun.listen as unknown as (options: Bun.FdSocketOptions<{ buf: string }>) => unknown;
+
 function agentMode(): void {
   const pid = C.getpid();
   marker(`standin_pid=${pid}`);
   if (pid !== 1) throw new Error("the stand-in agent must run as PID 1 inside the VM");
-  const fstypes = ["proc", "sysfs", "devtmpfs"].filter((t) =>
+  // /proc is always there: Bun cannot start without it (the init shim mounted it).
+  const premounted = ["proc", "sysfs", "devtmpfs"].filter((t) =>
     readFileSync("/proc/self/mountinfo", "utf8").includes(` - ${t} `),
   );
-  marker(`standin_premounted=${fstypes.join(",")}`);
-  mountCgroup2();
-  marker(`standin_cgroup2=${isMounted("/sys/fs/cgroup", "cgroup2") ? "yes" : "no"}`);
+  marker(`standin_premounted=${premounted.join(",")}`);
+  const mounted = [
+    mountIfMissing("sysfs", "/sys", MS_NOSUID | MS_NODEV | MS_NOEXEC) && "sysfs",
+    mountIfMissing("devtmpfs", "/dev", MS_NOSUID, "mode=0755") && "devtmpfs",
+    mountIfMissing("cgroup2", "/sys/fs/cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, "nsdelegate") && "cgroup2",
+  ].filter(Boolean);
+  marker(`standin_mounted=${mounted.join(",")}`);
 
   const cmdline = readFileSync("/proc/cmdline", "utf8");
   const addr = /(?:^|\s)agent\.server_addr=(\S+)/.exec(cmdline)?.[1] ?? "vsock://-1:1024";
@@ -82,7 +94,7 @@ function agentMode(): void {
   const sa = sockaddrVm(cid, port);
   check("bind", C.bind(fd, ptr(sa), sa.length));
   check("listen", C.listen(fd, 64));
-  Bun.listen<{ buf: string }>({
+  listenOnFd({
     fd,
     data: { buf: "" },
     socket: {

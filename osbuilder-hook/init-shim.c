@@ -1,0 +1,84 @@
+/*
+ * /init for initrd images whose agent is a `bun build --compile` binary.
+ *
+ * Why it exists: the Bun runtime aborts before running any JavaScript when /proc is not mounted
+ * (measured: "panic(main thread): abort() called" as PID 1 in the VM, and the same on the host in
+ * a mount namespace without /proc). A Kata initrd starts /init with nothing mounted, so the agent
+ * cannot mount /proc itself. This shim mounts /proc and execs /sbin/init (the agent), which
+ * therefore is still PID 1 and mounts everything else as usual (skipping /proc).
+ *
+ * Freestanding: no libc, raw syscalls, so it is a ~1 KiB static executable that needs nothing in
+ * the image. Build: cc -Os -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie -o init init-shim.c
+ */
+#if defined(__x86_64__)
+#define SYS_write 1
+#define SYS_execve 59
+#define SYS_exit 60
+#define SYS_mkdirat 258
+#define SYS_mount 165
+static long syscall5(long n, long a, long b, long c, long d, long e) {
+	long ret;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8) : "rcx", "r11", "memory");
+	return ret;
+}
+/* The kernel enters with rsp -> argc, argv..., NULL, envp..., NULL; hand that pointer to C. */
+__asm__(".text\n.global _start\n_start:\n  xor %rbp, %rbp\n  mov %rsp, %rdi\n  and $-16, %rsp\n  call shim_main\n  hlt\n");
+#elif defined(__aarch64__)
+#define SYS_write 64
+#define SYS_execve 221
+#define SYS_exit 93
+#define SYS_mkdirat 34
+#define SYS_mount 40
+static long syscall5(long n, long a, long b, long c, long d, long e) {
+	register long x8 __asm__("x8") = n;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	register long x3 __asm__("x3") = d;
+	register long x4 __asm__("x4") = e;
+	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory");
+	return x0;
+}
+__asm__(".text\n.global _start\n_start:\n  mov x29, #0\n  mov x0, sp\n  bl shim_main\n");
+#else
+#error "init-shim: only x86_64 and aarch64 are supported"
+#endif
+
+#define AT_FDCWD (-100)
+#define MS_NOSUID 2
+#define MS_NODEV 4
+#define MS_NOEXEC 8
+#define EBUSY 16
+
+/* Not optimised into a strlen() call: there is no libc to provide one. */
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+static unsigned long length(const char *s) {
+	unsigned long n = 0;
+	while (s[n]) n++;
+	return n;
+}
+
+static void say(const char *msg) {
+	syscall5(SYS_write, 2, (long)msg, (long)length(msg), 0, 0);
+}
+
+__attribute__((used, noreturn)) void shim_main(long *sp) {
+	long argc = sp[0];
+	char **argv = (char **)(sp + 1);
+	char **envp = argv + argc + 1;
+	static char agent[] = "/sbin/init";
+	static char *no_args[] = {agent, 0};
+	if (argc < 1) argv = no_args; /* envp (then empty) was taken from the real stack above */
+
+	syscall5(SYS_mkdirat, AT_FDCWD, (long)"/proc", 0555, 0, 0); /* EEXIST is fine */
+	long r = syscall5(SYS_mount, (long)"proc", (long)"/proc", (long)"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
+	if (r < 0 && r != -EBUSY) say("init-shim: mounting /proc failed; the agent will probably not start\n");
+
+	/* argv[0] names the agent, not /init: the binary picks agent or ctl mode from its name. */
+	argv[0] = agent;
+	syscall5(SYS_execve, (long)agent, (long)argv, (long)envp, 0, 0);
+	say("init-shim: execve /sbin/init failed\n");
+	for (;;) syscall5(SYS_exit, 127, 0, 0, 0, 0);
+}
