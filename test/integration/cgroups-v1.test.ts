@@ -141,7 +141,7 @@ describe.skipIf(!usable)("cgroup v1 manager on this host", () => {
     const { m, rel } = manager();
     m.create();
     m.apply({ Pids: { Limit: 20 } });
-    const burner = spawnInShell("read x; i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo done; exec sleep 30");
+    const burner = spawnInShell("read x; i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo done; exec sleep 30");
     m.addProcess(burner.pid);
     expect(m.pids()).toEqual([burner.pid]);
     const cgroupLines = readFileSync(`/proc/${burner.pid}/cgroup`, "utf8");
