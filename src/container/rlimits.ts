@@ -1,6 +1,6 @@
 // OCI rlimit names -> RLIMIT_* numbers (asm-generic/resource.h, same on x86_64 and arm64).
 import type { Rlimit } from "../sys/launch-plan.ts";
-import type { IPOSIXRlimit } from "./oci-types.ts";
+import type { Int64 } from "./oci-types.ts";
 import { u64 } from "./numbers.ts";
 import { SpecError, q } from "./spec-error.ts";
 
@@ -14,8 +14,15 @@ export function rlimitNumber(name: string): number | undefined {
   return Object.hasOwn(RLIMITS, name) ? RLIMITS[name] : undefined;
 }
 
+/** An rlimit as grpc.IPOSIXRlimit has it, with limits in any 64-bit form (see numbers.ts). */
+export interface RlimitInput {
+  Type?: string | null;
+  Hard?: Int64 | null;
+  Soft?: Int64 | null;
+}
+
 /** Spec rlimits -> plan rlimits. Validation has already checked names, order and duplicates. */
-export function planRlimits(list: readonly IPOSIXRlimit[] | null | undefined, field = "Process.Rlimits"): Rlimit[] {
+export function planRlimits(list: readonly RlimitInput[] | null | undefined, field = "Process.Rlimits"): Rlimit[] {
   return (list ?? []).map((r, i) => {
     const resource = rlimitNumber(r.Type ?? "");
     if (resource === undefined) throw new SpecError(`${field}[${i}].Type`, `${q(r.Type ?? "")} is not a known rlimit`);
