@@ -1,0 +1,268 @@
+// The launcher end to end, as root, with real namespaces, mounts and a busybox rootfs: every
+// property of the plan is checked from inside the container (or from /proc while it waits in the
+// gate). Skipped when not root.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { abortInit, createInit, LaunchError, spawn, startInit, type Created } from "../../src/sys/launcher.ts";
+import type { LaunchPlan, MountStep } from "../../src/sys/launch-plan.ts";
+import { exitCode, installReaper, onExit, stopReaper, type ExitStatus } from "../../src/sys/reaper.ts";
+import { closeFd, pipe, setNonBlocking } from "../../src/sys/pipe.ts";
+import { openPty, setWinSize } from "../../src/sys/pty.ts";
+import { C, cstr } from "../../src/sys/libc.ts";
+import { makeBusyboxRootfs, TESTER_GID, TESTER_UID } from "../fixtures/busybox.ts";
+
+const isRoot = process.getuid?.() === 0;
+const MS = { RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8, BIND: 4096, REC: 16384, PRIVATE: 1 << 18, STRICTATIME: 1 << 24 };
+const CAP = { CHOWN: 0, KILL: 5, NET_BIND_SERVICE: 10 };
+const capMask = (...caps: number[]) => caps.reduce((m, c) => m | (1n << BigInt(c)), 0n);
+
+let work = "";
+let rootfs = "";
+const live: Created[] = [];
+const pids: number[] = [];
+
+function mount(source: string, target: string, fstype: string, flags: number, data = "", extra: Partial<MountStep> = {}): MountStep {
+  return { source, target, fstype, flags, data, propagation: 0, remountFlags: 0, targetIsFile: false, ...extra };
+}
+
+/** The mounts a typical OCI spec (and Kata's default) gives a container. */
+function standardMounts(): MountStep[] {
+  return [
+    mount("proc", "/proc", "proc", MS.NOSUID | MS.NOEXEC | MS.NODEV),
+    mount("tmpfs", "/dev", "tmpfs", MS.NOSUID | MS.STRICTATIME, "mode=755,size=65536k"),
+    mount("devpts", "/dev/pts", "devpts", MS.NOSUID | MS.NOEXEC, "newinstance,ptmxmode=0666,mode=0620"),
+    mount("shm", "/dev/shm", "tmpfs", MS.NOSUID | MS.NOEXEC | MS.NODEV, "mode=1777,size=65536k"),
+    mount("mqueue", "/dev/mqueue", "mqueue", MS.NOSUID | MS.NOEXEC | MS.NODEV),
+    mount("sysfs", "/sys", "sysfs", MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RDONLY),
+  ];
+}
+
+const DEFAULT_DEVICES = ([["null", 1, 3], ["zero", 1, 5], ["full", 1, 7], ["random", 1, 8], ["urandom", 1, 9], ["tty", 5, 0]] as const)
+  .map(([name, major, minor]) => ({ path: `/dev/${name}`, type: "c" as const, major, minor, mode: 0o666, uid: 0, gid: 0 }));
+
+function containerPlan(over: Partial<LaunchPlan> = {}): LaunchPlan {
+  return {
+    namespaces: [{ kind: "pid" }, { kind: "mount" }, { kind: "uts" }, { kind: "ipc" }, { kind: "net" }],
+    rootfs,
+    rootReadonly: false,
+    rootPropagation: MS.REC | MS.PRIVATE,
+    mounts: standardMounts(),
+    devices: DEFAULT_DEVICES,
+    symlinks: [["/proc/self/fd", "/dev/fd"], ["/proc/self/fd/0", "/dev/stdin"], ["pts/ptmx", "/dev/ptmx"]],
+    maskedPaths: [],
+    readonlyPaths: [],
+    sysctls: [],
+    rlimits: [],
+    uid: 0,
+    gid: 0,
+    additionalGids: [],
+    caps: null,
+    noNewPrivileges: false,
+    terminal: false,
+    cwd: "/",
+    exe: "/bin/sh",
+    args: ["sh", "-c", "true"],
+    env: ["PATH=/bin:/sbin:/usr/bin:/usr/sbin", "HOME=/root"],
+    stdio: [-1, -1, -1],
+    cgroupProcsFds: [],
+    ...over,
+  };
+}
+
+async function readAll(fd: number): Promise<string> {
+  setNonBlocking(fd);
+  try {
+    return await new Response(Bun.file(fd).stream()).text();
+  } finally {
+    closeFd(fd);
+  }
+}
+
+/** Devnull for stdin; stdout+stderr into one pipe. Returns the child's fds and the reader. */
+function outputPipe(): { stdio: [number, number, number]; close: () => void; text: () => Promise<string> } {
+  const [r, w] = pipe();
+  const devnull = C.open(cstr("/dev/null"), 0x80000, 0);
+  return { stdio: [devnull, w, w], close: () => { closeFd(w); closeFd(devnull); }, text: () => readAll(r) };
+}
+
+async function runInit(script: string, over: Partial<LaunchPlan> = {}): Promise<{ out: string; status: ExitStatus }> {
+  const io = outputPipe();
+  let c: Created;
+  try {
+    c = createInit(containerPlan({ args: ["sh", "-c", script], stdio: io.stdio, ...over }));
+  } finally {
+    io.close();
+  }
+  live.push(c);
+  const text = io.text();
+  await startInit(c);
+  const status = await onExit(c.pid);
+  return { out: await text, status };
+}
+
+function launchError(f: () => unknown): LaunchError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof LaunchError) return e;
+    throw e;
+  }
+  throw new Error("expected a LaunchError");
+}
+
+/** key=value lines of the workload's report. */
+function parseReport(out: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of out.split("\n")) {
+    const i = line.indexOf("=");
+    if (i > 0) m.set(line.slice(0, i), line.slice(i + 1));
+  }
+  return m;
+}
+
+function children(): number[] {
+  const mine = String(process.pid);
+  const out: number[] = [];
+  for (const e of new Bun.Glob("[0-9]*").scanSync({ cwd: "/proc", onlyFiles: false })) {
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
+      if (stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1] === mine) out.push(Number(e));
+    } catch {}
+  }
+  return out;
+}
+
+describe.skipIf(!isRoot)("launcher (root)", () => {
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), "kl-launch-"));
+    rootfs = await makeBusyboxRootfs(join(work, "rootfs")); // before the reaper: it uses Bun.spawnSync
+    installReaper();
+  });
+  afterEach(async () => {
+    for (const c of live.splice(0)) {
+      if (c.startFd >= 0) abortInit(c);
+      C.kill(c.pid, 9);
+    }
+    for (const pid of pids.splice(0)) C.kill(pid, 9);
+  });
+  afterAll(() => {
+    stopReaper();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  test("create leaves the init blocked in the gate; start runs the workload; exit code arrives", async () => {
+    const io = outputPipe();
+    let c: Created;
+    try {
+      c = createInit(containerPlan({ args: ["sh", "-c", "echo started as $$; exit 7"], stdio: io.stdio }));
+    } finally {
+      io.close();
+    }
+    live.push(c);
+    expect(readlinkSync(`/proc/${c.pid}/exe`)).toBe("/memfd:kata-gate (deleted)");
+    const cmdline = readFileSync(`/proc/${c.pid}/cmdline`, "utf8").split("\0");
+    expect(cmdline.slice(0, 3)).toEqual(["kata-gate", "/bin/sh", "sh"]);
+    const text = io.text();
+    await Bun.sleep(50);
+    expect(readlinkSync(`/proc/${c.pid}/exe`)).toBe("/memfd:kata-gate (deleted)"); // still waiting
+    // Already in its own namespaces while it waits.
+    for (const ns of ["pid_for_children", "mnt", "uts", "ipc", "net"]) {
+      expect(readlinkSync(`/proc/${c.pid}/ns/${ns}`)).not.toBe(readlinkSync(`/proc/self/ns/${ns}`));
+    }
+    await startInit(c);
+    const st = await onExit(c.pid);
+    expect(exitCode(st)).toBe(7);
+    expect(await text).toBe("started as 1\n");
+    expect(c.startFd).toBe(-1);
+    expect(c.statusFd).toBe(-1);
+  });
+
+  test("a busybox container gets namespaces, mounts, devices, masks, readonly paths, ids, caps, rlimits", async () => {
+    const data = mkdtempSync(join(work, "data-"));
+    const roData = mkdtempSync(join(work, "ro-data-"));
+    chmodSync(data, 0o777);
+    chmodSync(roData, 0o777);
+    const hostFile = join(work, "hostfile");
+    writeFileSync(hostFile, "hello-bind\n");
+    const caps = capMask(CAP.CHOWN, CAP.KILL, CAP.NET_BIND_SERVICE);
+    const script = [
+      "echo pid=$$",
+      "grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' /proc/self/status | sed -e 's/:[[:space:]]*/=/' -e 's/[[:space:]]*$//'",
+      "echo hostname=$(hostname)",
+      "echo devnull=$(ls -l /dev/null | cut -c1-10)/$(stat -c %t,%T /dev/null)",
+      "echo devs=$(ls /dev | tr '\\n' ' ')",
+      "echo fdlink=$(readlink /dev/fd)",
+      "echo nofile=$(ulimit -n)",
+      "echo oom=$(cat /proc/self/oom_score_adj)",
+      "echo umask=$(umask)",
+      "echo cwd=$(pwd)",
+      "echo timerlist=$(wc -c < /proc/timer_list)", // 0400 root: readable only because /dev/null is over it
+      "echo firmware=$(ls -A /sys/firmware | wc -l)",
+      "echo procsys=$(grep ' /proc/sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1)",
+      "echo sysfs=$(grep ' /sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1)",
+      "echo mounts=$(cut -d' ' -f2,3 /proc/mounts | grep -E '^/dev/(pts|mqueue|shm) ' | tr '\\n' ';')",
+      "echo net=$(ls /sys/class/net | tr '\\n' ' ')",
+      "echo ipc=$(cat /proc/sysvipc/shm | wc -l)",
+      "touch /ro-data/x 2>/dev/null && echo rowrite=ok || echo rowrite=failed",
+      "touch /data/x && echo write=ok",
+      "echo bindfile=$(cat /etc/hostfile)",
+      "echo ps=$(ps -o pid | tail -n +2 | tr -d ' ' | tr '\\n' ' ')",
+    ].join("\n");
+    const { out, status } = await runInit(script, {
+      hostname: "kl-test",
+      mounts: [
+        ...standardMounts(),
+        mount(data, "/data", "", MS.BIND | MS.REC),
+        mount(roData, "/ro-data", "", MS.BIND | MS.REC, "", { remountFlags: MS.RDONLY }),
+        mount(hostFile, "/etc/hostfile", "", MS.BIND, "", { targetIsFile: true }),
+      ],
+      maskedPaths: ["/proc/timer_list", "/sys/firmware", "/proc/kcore", "/proc/does-not-exist"], // missing ones are skipped
+      readonlyPaths: ["/proc/sys", "/proc/sysrq-trigger", "/nope/missing"],
+      rlimits: [{ resource: 7, soft: 1000n, hard: 1024n }],
+      oomScoreAdj: 123,
+      umask: 0o027,
+      cwd: "/home/tester",
+      uid: TESTER_UID,
+      gid: TESTER_GID,
+      additionalGids: [2000, 3000],
+      caps: { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps },
+      noNewPrivileges: true,
+    });
+    const r = parseReport(out);
+    expect(exitCode(status)).toBe(0);
+    expect(r.get("pid")).toBe("1");
+    expect(r.get("Uid")).toBe("1000\t1000\t1000\t1000");
+    expect(r.get("Gid")).toBe("1000\t1000\t1000\t1000");
+    expect(r.get("Groups")).toBe("2000 3000");
+    for (const set of ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"]) expect(r.get(set)).toBe("0000000000000421");
+    expect(r.get("NoNewPrivs")).toBe("1");
+    expect(r.get("hostname")).toBe("kl-test");
+    expect(r.get("devnull")).toBe("crw-rw-rw-/1,3");
+    expect(r.get("devs")!.split(" ")).toEqual(expect.arrayContaining(["null", "zero", "full", "random", "urandom", "tty", "pts", "shm", "mqueue", "fd", "stdin", "ptmx"]));
+    expect(r.get("fdlink")).toBe("/proc/self/fd");
+    expect(r.get("nofile")).toBe("1000");
+    expect(r.get("oom")).toBe("123");
+    expect(r.get("umask")).toBe("0027");
+    expect(r.get("cwd")).toBe("/home/tester");
+    expect(r.get("timerlist")).toBe("0");
+    expect(r.get("firmware")).toBe("0");
+    expect(r.get("procsys")).toBe("ro");
+    expect(r.get("sysfs")).toBe("ro");
+    expect(r.get("mounts")).toBe("/dev/pts devpts;/dev/shm tmpfs;/dev/mqueue mqueue;");
+    expect(r.get("net")).toBe("lo");
+    expect(r.get("ipc")).toBe("1"); // only the header line: a fresh ipc namespace
+    expect(r.get("rowrite")).toBe("failed");
+    expect(r.get("write")).toBe("ok");
+    expect(r.get("bindfile")).toBe("hello-bind");
+    const nsPids = r.get("ps")!.trim().split(" ").map(Number);
+    expect(nsPids[0]).toBe(1); // the pid namespace holds only this shell and its pipeline
+    expect(Math.max(...nsPids)).toBeLessThan(100);
+    expect(existsSync(join(data, "x"))).toBe(true);
+    expect(statSync(join(data, "x")).uid).toBe(TESTER_UID);
+    expect(existsSync(join(roData, "x"))).toBe(false);
+    // The readonly remount and the new mounts stayed inside the container's mount namespace.
+    expect(readFileSync("/proc/self/mounts", "utf8")).not.toContain(roData);
+  });
+});
