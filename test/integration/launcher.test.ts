@@ -336,7 +336,7 @@ describe.skipIf(!isRoot)("launcher (root)", () => {
     const before = children().length;
     for (const [over, step, message] of cases) {
       const e = launchError(() => createInit(containerPlan(over)));
-      expect({ step: e.step, message: e.message }).toEqual({ step, message });
+      expect({ step: e.step as string, message: e.message }).toEqual({ step, message });
     }
     // spawn reports the same way
     expect(launchError(() => spawn(containerPlan({ rootfs: undefined, namespaces: [], mounts: [], devices: [], symlinks: [], exe: "/bin/nope" }))).message)
@@ -386,13 +386,14 @@ describe.skipIf(!isRoot)("launcher (root)", () => {
     let init: Created | undefined;
     try {
       const fd = procs();
-      init = createInit(containerPlan({ hostname: "joined", args: ["sleep", "1000"], cgroupProcsFds: [fd] }));
+      const c = createInit(containerPlan({ hostname: "joined", args: ["sleep", "1000"], cgroupProcsFds: [fd] }));
+      init = c;
       closeFd(fd);
-      live.push(init);
-      expect(readFileSync(`/proc/${init.pid}/cgroup`, "utf8")).toContain(`:pids:/kl-test-${process.pid}\n`);
-      await startInit(init);
+      live.push(c);
+      expect(readFileSync(`/proc/${c.pid}/cgroup`, "utf8")).toContain(`:pids:/kl-test-${process.pid}\n`);
+      await startInit(c);
       writeFileSync(join(rootfs, "tmp/marker"), "m");
-      const ns = (["pid", "mount", "uts", "ipc", "net"] as const).map((kind) => ({ kind, path: `/proc/${init.pid}/ns/${kind === "mount" ? "mnt" : kind}` }));
+      const ns = (["pid", "mount", "uts", "ipc", "net"] as const).map((kind) => ({ kind, path: `/proc/${c.pid}/ns/${kind === "mount" ? "mnt" : kind}` }));
       const io = outputPipe();
       const fd2 = procs();
       let pid: number;
