@@ -148,10 +148,10 @@ export function createInit(plan: LaunchPlan): Created {
   const [startR, startW] = pipe();
   let statusR = -1;
   let statusW = -1;
+  let pid = -1;
   try {
     [statusR, statusW] = pipe();
     const buf = encodePlan(plan, { kind: "create", gateFd, startFd: startR, statusFd: statusW });
-    let pid: number;
     try {
       pid = launch(plan, buf);
     } finally {
@@ -162,11 +162,13 @@ export function createInit(plan: LaunchPlan): Created {
     const got = readRecord(statusR);
     const [step, , err] = decodeRecord(record);
     if (got === RECORD_BYTES && step === 0) return { pid, startFd: startW, statusFd: statusR, exe: plan.exe };
-    C.kill(pid, SIGKILL);
-    void onExit(pid); // claim the status so the reaper does not keep it
     throw new LaunchError("gate-execve", 0, got === RECORD_BYTES ? err : 0,
       `gate ${got === RECORD_BYTES ? `reported step ${step}, errno ${err}` : "exited before it was ready"}`);
   } catch (e) {
+    if (pid > 0) {
+      C.kill(pid, SIGKILL); // a gate that misbehaved: do not leave it waiting
+      void onExit(pid); // claim the status so the reaper does not keep it
+    }
     C.close(startW);
     if (statusR >= 0) C.close(statusR);
     if (statusW >= 0) C.close(statusW);

@@ -2,7 +2,7 @@
 // property of the plan is checked from inside the container (or from /proc while it waits in the
 // gate). Skipped when not root.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, rmdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { abortInit, createInit, LaunchError, spawn, startInit, type Created } from "../../src/sys/launcher.ts";
@@ -187,6 +187,8 @@ describe.skipIf(!isRoot)("launcher (root)", () => {
     const hostFile = join(work, "hostfile");
     writeFileSync(hostFile, "hello-bind\n");
     const caps = capMask(CAP.CHOWN, CAP.KILL, CAP.NET_BIND_SERVICE);
+    const agentOom = readFileSync("/proc/self/oom_score_adj", "utf8");
+    const agentDumpable = C.prctl(3 /* PR_GET_DUMPABLE */, 0n, 0n, 0n, 0n);
     const script = [
       "echo pid=$$",
       "grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' /proc/self/status | sed -e 's/:[[:space:]]*/=/' -e 's/[[:space:]]*$//'",
@@ -262,6 +264,9 @@ describe.skipIf(!isRoot)("launcher (root)", () => {
     expect(existsSync(join(data, "x"))).toBe(true);
     expect(statSync(join(data, "x")).uid).toBe(TESTER_UID);
     expect(existsSync(join(roData, "x"))).toBe(false);
+    // The vfork child shared our memory: its uid change and oom_score_adj must not stick to us.
+    expect(C.prctl(3, 0n, 0n, 0n, 0n)).toBe(agentDumpable);
+    expect(readFileSync("/proc/self/oom_score_adj", "utf8")).toBe(agentOom);
     // The readonly remount and the new mounts stayed inside the container's mount namespace.
     expect(readFileSync("/proc/self/mounts", "utf8")).not.toContain(roData);
   });
@@ -289,6 +294,37 @@ describe.skipIf(!isRoot)("launcher (root)", () => {
     expect(r.get("uid")).toBe("0");
     expect(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim()).toBe(hostForward); // host untouched
     expect(existsSync(join(rootfs, "rootfile"))).toBe(false);
+  });
+
+  test("mount targets and devices are created inside the rootfs even through symlinks that point out of it", async () => {
+    const outside = join(work, "outside");
+    mkdirSync(outside); // exists on the host...
+    mkdirSync(join(rootfs, outside), { recursive: true }); // ...and, by the same path, inside the rootfs
+    const link = join(rootfs, "escape");
+    symlinkSync(outside, link); // absolute: must resolve as <rootfs>/<outside>, never the host's
+    symlinkSync("/no/such/dir", join(rootfs, "dangling"));
+    const devLink = join(rootfs, "devescape");
+    symlinkSync("../../../../../../..", devLink);
+    try {
+      const { out, status } = await runInit("ls -d /escape/sub && echo ok; ls -l /devescape/zz | cut -c1", {
+        mounts: [...standardMounts(), mount("tmpfs", "/escape/sub", "tmpfs", 0)],
+        devices: [...DEFAULT_DEVICES, { path: "/devescape/zz", type: "c", major: 1, minor: 3, mode: 0o600, uid: 0, gid: 0 }],
+      });
+      expect(exitCode(status)).toBe(0);
+      expect(out).toBe("/escape/sub\nok\nc\n");
+      expect(readdirSync(outside)).toEqual([]); // nothing created on the host side
+      expect(existsSync(join(rootfs, outside, "sub"))).toBe(true); // but inside the rootfs
+      expect(existsSync(join(rootfs, "zz"))).toBe(true); // ".." stopped at the container's root
+      // Nothing is created through a dangling symlink: that would follow it blindly.
+      expect(launchError(() => createInit(containerPlan({ mounts: [mount("tmpfs", "/dangling/x", "tmpfs", 0)] }))).message)
+        .toBe("create mount target /dangling/x: ENOENT");
+    } finally {
+      unlinkSync(join(rootfs, "dangling"));
+      unlinkSync(link);
+      unlinkSync(devLink);
+      rmSync(join(rootfs, "zz"), { force: true });
+      rmSync(join(rootfs, work), { recursive: true, force: true }); // <rootfs>/tmp/kl-launch-*/outside/sub
+    }
   });
 
   test("a terminal: setsid + controlling tty on the pty slave, window size visible", async () => {
