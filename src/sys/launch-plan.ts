@@ -7,7 +7,8 @@ export type NamespaceKind = "pid" | "mount" | "uts" | "ipc" | "net" | "cgroup" |
 
 export interface NamespaceStep {
   kind: NamespaceKind;
-  /** Join this namespace (e.g. /proc/PID/ns/net or a bind-mounted ns file); absent = create a new one. */
+  /** Join this namespace (e.g. /proc/PID/ns/net or a bind-mounted ns file); absent = create a new one.
+   *  "user" is refused by the launcher (neither joining nor creating is possible from its vfork child). */
   path?: string;
 }
 
@@ -62,7 +63,7 @@ export interface LaunchPlan {
   /** Host path of the container's root filesystem; absent = no pivot_root (hooks, plain helpers). */
   rootfs?: string;
   rootReadonly: boolean;
-  /** Propagation applied to "/" before anything else (default MS_REC|MS_PRIVATE; MS_REC|MS_SLAVE allowed). */
+  /** Propagation applied to "/" before anything else (0 = the default MS_REC|MS_PRIVATE; MS_REC|MS_SLAVE allowed). */
   rootPropagation: number;
   mounts: MountStep[];
   devices: DeviceStep[];
@@ -78,6 +79,7 @@ export interface LaunchPlan {
   uid: number;
   gid: number;
   additionalGids: number[];
+  /** Default 0o022. */
   umask?: number;
   /** null = keep the agent's capabilities (hooks). */
   caps: CapSets | null;
@@ -89,7 +91,7 @@ export interface LaunchPlan {
   exe: string;
   args: string[];
   env: string[];
-  /** Descriptors in the agent that become the child's 0, 1, 2. */
+  /** Descriptors in the agent that become the child's 0, 1, 2 (-1 = leave the agent's own in place). */
   stdio: [number, number, number];
   /** Open cgroup.procs descriptors; the child writes "0" to each to join before anything else. */
   cgroupProcsFds: number[];
