@@ -51,7 +51,7 @@ const UNIT_NS: Record<string, number> = {
 export function parseDuration(text: string, bareUnitNs: number): number {
   const t = text.trim();
   if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * bareUnitNs);
-  const part = /(\d+(?:\.\d+)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
+  const part = /(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
   let total = 0;
   let pos = 0;
   while (pos < t.length) {

@@ -129,9 +129,9 @@ export function applyAssignment(
     path += `.${field.name}`;
     const last = i === segments.length - 1;
     const kind = valueKind(field);
-    if (isMap(field) && i === segments.length - 2) {
-      // map.key=value: one entry.
-      const key = segments[i + 1]!;
+    if (isMap(field) && !last) {
+      // map.key=value: one entry (the key may contain dots: io.katacontainers.pkg.x).
+      const key = segments.slice(i + 1).join(".");
       const entries = (obj[field.name] ?? {}) as Record<string, unknown>;
       const structured = kind.kind === "message" ? structuredValue(a.value, ctx, `${path}["${key}"]`) : undefined;
       entries[key] = coerceValue(field, structured ?? a.value, `${path}["${key}"]`, structured === undefined ? "word" : "json");
