@@ -767,14 +767,15 @@ int kl_version(void) { return KL_VERSION; }
 /* out: int[4] = {pid, step, index, errno}. Returns the pid, or -1 with out[1..3] describing the
  * failure (errno 0 = the child died inside that step). */
 int kl_launch(const u8 *buf, u64 len, int *out) {
-  u64 arena_len = ((2 * len + 65536) + PAGE - 1) & ~(PAGE - 1);
+  u64 arena_len = ((3 * len + 65536) + PAGE - 1) & ~(PAGE - 1);
   u64 total = 2 * (PAGE + STACK_SIZE) + arena_len;
   char *base;
   struct arena a;
   struct plan *p;
   struct ctx *c;
   struct result *res;
-  u64 all = ~0ul, old = 0;
+  u8 *copy;
+  u64 all = ~0ul, old = 0, k;
   long pid, dumpable, st = 0, flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
   int ok, e = 0, final_step;
   u32 i;
@@ -789,7 +790,11 @@ int kl_launch(const u8 *buf, u64 len, int *out) {
   p = (struct plan *)alloc(&a, sizeof *p);
   c = (struct ctx *)alloc(&a, sizeof *c);
   res = (struct result *)alloc(&a, sizeof *res);
-  if (!p || !c || !res || parse(p, buf, len, &a) < 0) {
+  /* The child reads strings in place: give it a private copy, so nothing it uses lives in memory
+   * that the JS engine owns (its GC threads keep running while we are suspended in the vfork). */
+  copy = (u8 *)alloc(&a, len + 1);
+  if (copy) for (k = 0; k < len; k++) copy[k] = buf[k];
+  if (!p || !c || !res || !copy || parse(p, copy, len, &a) < 0) {
     S2(NR_munmap, base, total);
     out[1] = ST_PLAN; out[3] = E_INVAL;
     return -1;
