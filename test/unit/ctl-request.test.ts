@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AgentService, grpc, types } from "../../src/gen/index.ts";
+import { AgentService, grpc, types, type MethodDescriptor } from "../../src/gen/index.ts";
 import { CONVENIENCE, DEFAULT_PATH } from "../../src/ctl/container-args.ts";
 import { CtlSyntaxError } from "../../src/ctl/errors.ts";
 import { normalizeMessage } from "../../src/ctl/json-check.ts";
@@ -27,7 +27,7 @@ function build(method: keyof typeof AgentService.methods, line: string[]) {
 
 /** The request as the agent will decode it: built, encoded with the generated code, decoded. */
 function roundTrip(method: keyof typeof AgentService.methods, line: string[]): Record<string, any> {
-  const m = AgentService.methods[method];
+  const m: MethodDescriptor = AgentService.methods[method];
   const bytes = m.request.encode(m.request.fromObject(build(method, line))).finish();
   return m.request.toObject(m.request.decode(bytes), { longs: Number, enums: String });
 }
