@@ -2,7 +2,10 @@
 // handlers (registered from the generated tables): printed lines, exit codes, repeat, errors,
 // interactive input, the container short forms as the server decodes them, ReadAll.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Socket } from "bun";
 import { AgentService, HealthService, type ServiceDescriptor } from "../../src/gen/index.ts";
 import { ctlMain, PROMPT } from "../../src/ctl/main.ts";
 import { Logger } from "../../src/log/logger.ts";
@@ -196,6 +199,49 @@ describe("agent-ctl against a ttRPC server", () => {
     expect(stdoutChunks.join("")).toStartWith("ok\nCheck: grpc.Health/Check(grpc.CheckRequest) returns grpc.HealthCheckResponse\n");
     expect(await ctlMain(["connect", "--server-address", none, "-c", "Check"], io)).toBe(1);
     expect(stderrChunks.join("")).toMatch(/^Check: error: rpc error: code = UNAVAILABLE desc = connect unix:\/\/@kata-ctl-test-nobody-listens/);
+  });
+
+  test("--hybrid-vsock: CONNECT <port> handshake first, then ttRPC through the proxy", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ctl-hvsock-"));
+    const ports: string[] = [];
+    // A stand-in for Cloud Hypervisor's vsock socket: answers "CONNECT n" with "OK", then relays.
+    type Side = { upstream?: Socket<unknown>; pending: Uint8Array[]; handshaken: boolean };
+    const proxy = Bun.listen<Side>({
+      unix: join(dir, "hvsock"),
+      socket: {
+        open: (s) => void (s.data = { pending: [], handshaken: false }),
+        data: async (s, chunk) => {
+          if (s.data.handshaken) {
+            if (s.data.upstream) s.data.upstream.write(chunk);
+            else s.data.pending.push(chunk);
+            return;
+          }
+          const line = Buffer.from(chunk).toString();
+          ports.push(line);
+          s.data.handshaken = true;
+          s.write("OK 1073741824\n");
+          s.data.upstream = await Bun.connect({
+            unix: `\0${address.slice("unix://@".length)}`,
+            socket: { data: (_u, d) => void s.write(d), close: () => s.end() },
+          });
+          for (const p of s.data.pending.splice(0)) s.data.upstream.write(p);
+        },
+        close: (s) => s.data.upstream?.end(),
+      },
+    });
+    try {
+      const code = await ctlMain(
+        ["connect", "--server-address", `unix://${join(dir, "hvsock")}`, "--hybrid-vsock", "--hybrid-vsock-port", "2048", "-c", "Check"],
+        io,
+      );
+      expect(stderrChunks.join("")).toBe("");
+      expect(code).toBe(0);
+      expect(stdoutChunks.join("")).toBe('Check: {"status":"SERVING"}\n');
+      expect(ports).toEqual(["CONNECT 2048\n"]);
+    } finally {
+      proxy.stop(true);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("the binary entry (src/main.ts ctl …) returns the exit code", async () => {
