@@ -14,6 +14,10 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
+// The C launcher and the gate are needed by every test that starts a process; cheap when fresh.
+const { ensureNative } = await import("../scripts/build-native.ts");
+await ensureNative();
+
 const bin = join(root, "dist/kata-agent");
 const stale =
   !existsSync(bin) ||

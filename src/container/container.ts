@@ -159,8 +159,11 @@ export class Container {
     try {
       const plan = planExec(process, {
         initPid: this.init.pid,
-        rootfsHostPath: this.spec.Root!.Path!,
+        // The container's root as its init sees it (with its volumes mounted), for user and
+        // executable lookups.
+        rootfsHostPath: `/proc/${this.init.pid}/root`,
         namespaces: (this.spec.Linux?.Namespaces ?? []).map((n) => n.Type as never),
+        containerCapabilities: this.spec.Process?.Capabilities ?? undefined,
         stdio: stdio.childFds,
         cgroupProcsFds: cgFds,
       });

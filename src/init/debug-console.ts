@@ -99,14 +99,14 @@ function listenVport(port: number, shell: string, log: Logger): void {
         })();
         void onExit(pid).then(() => s.end());
       },
-      data(s, chunk) {
+      data(s: Socket<Session | undefined>, chunk: Buffer) {
         const w = s.data?.writer;
         if (w) {
           w.write(chunk);
           void w.flush();
         }
       },
-      close(s) {
+      close(s: Socket<Session | undefined>) {
         const sess = s.data;
         if (!sess) return;
         s.data = undefined;

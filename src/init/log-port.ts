@@ -42,7 +42,7 @@ export function startLogPort(port: number, log: Logger, ilog: Logger): void {
   Bun.listen<undefined>({
     fd,
     socket: {
-      open(s) {
+      open(s: Socket<undefined>) {
         if (peer) {
           s.end(); // one log reader at a time, like Kata
           return;
@@ -54,11 +54,11 @@ export function startLogPort(port: number, log: Logger, ilog: Logger): void {
         }
         for (const l of buffer.drain()) s.write(l);
       },
-      close(s) {
+      close(s: Socket<undefined>) {
         if (peer === s) peer = undefined;
       },
       data() {},
-      error(s) {
+      error(s: Socket<undefined>) {
         if (peer === s) peer = undefined;
       },
     },
