@@ -222,11 +222,11 @@ describe("agent-ctl against a ttRPC server", () => {
           s.write("OK 1073741824\n");
           s.data.upstream = await Bun.connect({
             unix: `\0${address.slice("unix://@".length)}`,
-            socket: { data: (_u, d) => void s.write(d), close: () => s.end() },
+            socket: { data: (_u, d) => void s.write(d), close: () => void s.end() },
           });
           for (const p of s.data.pending.splice(0)) s.data.upstream.write(p);
         },
-        close: (s) => s.data.upstream?.end(),
+        close: (s) => void s.data.upstream?.end(),
       },
     });
     try {
