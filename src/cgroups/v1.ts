@@ -62,7 +62,7 @@ export class V1Manager implements CgroupManager {
     }
     const devices = this.dirs.get("devices");
     if (devices) for (const w of initialDeviceWrites()) writeValue(devices, w.file, w.rule);
-    cgLog.info("cgroup created", { path: this.path, version: 1 });
+    cgLog.info("cgroup created", { path: this.path, cgroup_version: 1 });
   }
 
   apply(r: Resources): void {
@@ -323,7 +323,7 @@ export class V1Manager implements CgroupManager {
       }
     }
     if (errors.length) throw new CgroupError(errors.join("; "), "EBUSY");
-    cgLog.info("cgroup removed", { path: this.path, version: 1 });
+    cgLog.info("cgroup removed", { path: this.path, cgroup_version: 1 });
   }
 }
 

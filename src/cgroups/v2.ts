@@ -64,7 +64,7 @@ export class V2Manager implements CgroupManager {
 
   create(): void {
     for (const level of makeLevels(this.root, this.rel)) enableControllers(level.parent);
-    cgLog.info("cgroup created", { path: this.path, version: 2 });
+    cgLog.info("cgroup created", { path: this.path, cgroup_version: 2 });
   }
 
   apply(r: Resources): void {
@@ -247,7 +247,7 @@ export class V2Manager implements CgroupManager {
 
   async destroy(timeoutMs = 5000): Promise<void> {
     await removeLevels(this.root, this.dir, timeoutMs);
-    cgLog.info("cgroup removed", { path: this.path, version: 2 });
+    cgLog.info("cgroup removed", { path: this.path, cgroup_version: 2 });
   }
 }
 

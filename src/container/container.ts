@@ -103,7 +103,7 @@ export class Container {
       await runHooks("prestart", c.hooks.prestart, state);
       await runHooks("createRuntime", c.hooks.createRuntime, state);
       await runHooks("createContainer", c.hooks.createContainer, state);
-      env.log.info("container created", { container: id, pid: created.pid });
+      env.log.info("container created", { container: id, init_pid: created.pid });
       return c;
     } catch (e) {
       for (const f of cleanups.reverse()) {

@@ -274,7 +274,9 @@ export function minimalOciConfig(o: MinimalSpecOptions): OciConfig {
       args: [...o.args],
       env: o.env ?? ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
       cwd: o.cwd ?? "/",
-      capabilities: { bounding: caps, effective: caps, permitted: caps, ambient: caps },
+      // No ambient set: raising an ambient capability needs it in the inheritable set too,
+      // which runc's template leaves empty (containerd's default spec has neither).
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
       rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
       noNewPrivileges: true,
     },
