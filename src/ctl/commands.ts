@@ -1,14 +1,14 @@
 // Runs agent-ctl command lines (table.ts lists the commands) against one agent connection,
 // made on the first RPC and remade if it drops. Tracks the exit code: 1 after a failed call
 // (unless --ignore-errors), 2 after bad syntax.
-import type { Logger } from "../log/logger.ts";
+import { Level, type Logger } from "../log/logger.ts";
 import { TtrpcClient } from "../ttrpc/client.ts";
 import { parseDuration, type ConnectOptions } from "./args.ts";
 import { CONVENIENCE } from "./container-args.ts";
 import { CtlSyntaxError, EXIT_FAILED, EXIT_OK, EXIT_SYNTAX } from "./errors.ts";
 import { commandHelp, commandList } from "./help.ts";
 import type { PlainMessage } from "./json-check.ts";
-import { errorLine, renderMessage, responseLine } from "./output.ts";
+import { displayValue, errorLine, renderMessage, responseLine } from "./output.ts";
 import { buildRequest, defaultBuildContext, type BuildContext } from "./request.ts";
 import { messageType } from "./schema.ts";
 import { findBuiltin, findRpc, type Builtin, type RpcCommand } from "./table.ts";
@@ -138,6 +138,7 @@ export class Session {
     } catch (e) {
       return this.report(name, e instanceof CtlSyntaxError ? e : new CtlSyntaxError((e as Error).message));
     }
+    if (this.log.enabled(Level.Debug)) this.log.debug("request", { method: name, request: displayValue(request) });
     try {
       const response = await this.call(rpc, payload);
       if (typeof request.container_id === "string" && request.container_id) this.lastContainerId = request.container_id;

@@ -3,6 +3,7 @@
 import { ALL_SERVICES } from "../gen/index.ts";
 import { BUILTINS, findBuiltin, findRpc } from "./table.ts";
 import { CONVENIENCE } from "./container-args.ts";
+import { CtlSyntaxError } from "./errors.ts";
 import { ALIASES } from "./request.ts";
 import { describeField, messageType } from "./schema.ts";
 
@@ -88,11 +89,12 @@ export function commandList(): string {
   return lines.join("\n") + "\n";
 }
 
+/** Help for one command; CtlSyntaxError when there is no such command. */
 export function commandHelp(name: string): string {
   const builtin = findBuiltin(name);
   if (builtin) return `${builtin.usage}\n  ${builtin.description}\n`;
   const rpc = findRpc(name);
-  if (!rpc) return `unknown command "${name}" (try: list)\n`;
+  if (!rpc) throw new CtlSyntaxError(`unknown command "${name}" (try: list)`);
   const m = rpc.method;
   const type = messageType(m.requestType);
   const lines = [`${m.name}: ${rpc.service.name}/${m.name}(${m.requestType}) returns ${m.responseType}`, "request fields:"];

@@ -34,7 +34,12 @@ export async function ctlMain(args: string[], env: CtlEnvironment = processIo): 
   }
   switch (inv.kind) {
     case "help":
-      env.stdout(inv.topic ? commandHelp(inv.topic) : USAGE);
+      try {
+        env.stdout(inv.topic ? commandHelp(inv.topic) : USAGE);
+      } catch (e) {
+        env.stderr(errorLine(undefined, e));
+        return EXIT_SYNTAX;
+      }
       return EXIT_OK;
     case "list":
       env.stdout(commandList());

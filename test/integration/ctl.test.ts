@@ -129,6 +129,11 @@ describe("agent-ctl against a ttRPC server", () => {
     expect(seen).toEqual([]);
   });
 
+  test("help for an unknown command is a syntax error too", async () => {
+    expect(await ctl("-c", "help Nope")).toEqual({ code: 2, out: "", err: 'help: error: unknown command "Nope" (try: list)\n' });
+    expect(await ctlMain(["help", "Nope"], io)).toBe(2);
+  });
+
   test("syntax errors still exit 2 with --ignore-errors, and the list goes on", async () => {
     const r = await ctl("--ignore-errors", "-c", 'WaitProcess json://{"pid": 1}', "-c", "Check");
     expect(r.code).toBe(2);
