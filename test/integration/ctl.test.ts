@@ -129,6 +129,14 @@ describe("agent-ctl against a ttRPC server", () => {
     expect(seen).toEqual([]);
   });
 
+  test("sleep pauses; quit ends a command list", async () => {
+    const t0 = performance.now();
+    const r = await ctl("-c", "sleep 60ms", "-c", "sleep 20", "-c", "Check", "-c", "quit", "-c", "Version");
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(75);
+    expect(r).toEqual({ code: 0, out: 'Check: {"status":"SERVING"}\n', err: "" });
+    expect((await ctl("-c", "sleep soon")).code).toBe(2);
+  });
+
   test("help for an unknown command is a syntax error too", async () => {
     expect(await ctl("-c", "help Nope")).toEqual({ code: 2, out: "", err: 'help: error: unknown command "Nope" (try: list)\n' });
     expect(await ctlMain(["help", "Nope"], io)).toBe(2);
