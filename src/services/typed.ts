@@ -35,7 +35,10 @@ export function typedHandlers(def: ServiceDef, impl: Record<string, TypedHandler
     out[method] = async (payload, ctx) => {
       let req: unknown;
       try {
-        req = m.request.decode(payload);
+        // A plain Uint8Array view, not a Buffer: protobufjs's BufferReader clamps a truncated
+        // length-delimited field instead of failing, which would accept corrupt requests.
+        const bytes = payload instanceof Buffer ? new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength) : payload;
+        req = m.request.decode(bytes);
       } catch (e) {
         throw new RpcError(Code.INVALID_ARGUMENT, `${method}: cannot decode ${m.requestName}: ${(e as Error).message}`);
       }
