@@ -67,10 +67,13 @@ case "$gzip_level" in [1-9]) ;; *) die "INITRD_GZIP_LEVEL must be 1..9, got '$gz
 # A rootfs may contain absolute symlinks (e.g. lib64 -> /usr/lib64) that would resolve on the build
 # host; refuse to write anywhere whose real location is outside the rootfs.
 ensure_inside_rootfs() {
-	local dir="$1" real
-	mkdir -p "$dir"
-	real="$(cd "$dir" && pwd -P)"
+	local dir="$1" existing real
+	# Check the deepest part that exists before creating anything below it.
+	existing="$dir"
+	while [ ! -e "$existing" ] && [ ! -L "$existing" ]; do existing="$(dirname "$existing")"; done
+	real="$(cd "$existing" 2>/dev/null && pwd -P)" || die "'$existing' is not a usable directory"
 	case "$real/" in "$rootfs"/*) ;; *) die "'$dir' resolves to '$real', outside the rootfs (absolute symlink in the rootfs?)" ;; esac
+	mkdir -p "$dir"
 }
 
 # Copies a file into the rootfs, replacing whatever (file or symlink) is at the destination, so
