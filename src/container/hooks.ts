@@ -6,7 +6,7 @@ import { spawn } from "../sys/launcher.ts";
 import { closeFd, pipe } from "../sys/pipe.ts";
 import { exitCode, onExit } from "../sys/reaper.ts";
 import { C } from "../sys/libc.ts";
-import type { LaunchPlan } from "../sys/launch-plan.ts";
+import { hostProcessPlan, type LaunchPlan } from "../sys/launch-plan.ts";
 
 export type HookKind = "prestart" | "createRuntime" | "createContainer" | "startContainer" | "poststart" | "poststop";
 
@@ -35,13 +35,7 @@ export class HookError extends Error {
 }
 
 function hookPlan(h: Hook, stdio: [number, number, number]): LaunchPlan {
-  return {
-    namespaces: [], rootReadonly: false, rootPropagation: 0, mounts: [], devices: [], symlinks: [],
-    maskedPaths: [], readonlyPaths: [], sysctls: [], rlimits: [],
-    uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, additionalGids: [],
-    caps: null, noNewPrivileges: false, terminal: false, cwd: "/",
-    exe: h.path, args: h.args.length > 0 ? h.args : [h.path], env: h.env, stdio, cgroupProcsFds: [],
-  };
+  return hostProcessPlan({ exe: h.path, args: h.args.length > 0 ? h.args : [h.path], env: h.env, stdio });
 }
 
 /** Runs one hook to completion; throws HookError on any failure. */

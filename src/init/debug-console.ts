@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import type { Socket } from "bun";
 import type { Logger } from "../log/logger.ts";
-import type { LaunchPlan } from "../sys/launch-plan.ts";
+import { hostProcessPlan, type LaunchPlan } from "../sys/launch-plan.ts";
 import { spawn } from "../sys/launcher.ts";
 import { onExit } from "../sys/reaper.ts";
 import { openPty } from "../sys/pty.ts";
@@ -23,13 +23,10 @@ export function shellPath(): string {
 }
 
 function shellPlan(shell: string, tty: number): LaunchPlan {
-  return {
-    namespaces: [], rootReadonly: false, rootPropagation: 0, mounts: [], devices: [], symlinks: [],
-    maskedPaths: [], readonlyPaths: [], sysctls: [], rlimits: [], uid: 0, gid: 0, additionalGids: [],
-    caps: null, noNewPrivileges: false, terminal: true, cwd: "/", exe: shell, args: [shell, "-i"],
+  return hostProcessPlan({
+    exe: shell, args: [shell, "-i"], terminal: true, stdio: [tty, tty, tty],
     env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=vt100", "HOME=/root"],
-    stdio: [tty, tty, tty], cgroupProcsFds: [],
-  };
+  });
 }
 
 export function startDebugConsole(vport: number, log: Logger): void {

@@ -96,3 +96,17 @@ export interface LaunchPlan {
   /** Open cgroup.procs descriptors; the child writes "0" to each to join before anything else. */
   cgroupProcsFds: number[];
 }
+
+/**
+ * A plan for a helper process in the agent's own world (OCI hooks, debug-console shells, the
+ * sandbox's pid-namespace holder): no rootfs, no mounts, the agent's capabilities and ids.
+ */
+export function hostProcessPlan(p: Pick<LaunchPlan, "exe" | "args" | "env" | "stdio"> & Partial<LaunchPlan>): LaunchPlan {
+  return {
+    namespaces: [], rootReadonly: false, rootPropagation: 0, mounts: [], devices: [], symlinks: [],
+    maskedPaths: [], readonlyPaths: [], sysctls: [], rlimits: [],
+    uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, additionalGids: [],
+    caps: null, noNewPrivileges: false, terminal: false, cwd: "/", cgroupProcsFds: [],
+    ...p,
+  };
+}
