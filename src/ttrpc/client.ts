@@ -50,10 +50,21 @@ const CLIENT_DEADLINE_GRACE_MS = 200;
 const MAX_UNCLAIMED = 256;
 
 const HANDLERS: SocketHandler<TtrpcClient> = {
-  data: (socket, chunk) => socket.data.onBytes(chunk),
+  data: (socket, chunk) => {
+    try {
+      socket.data.onBytes(chunk);
+    } catch {
+      // A bug left the framing out of step: this connection cannot be trusted any more.
+      socket.terminate();
+      socket.data.onClosed();
+    }
+  },
   drain: (socket) => socket.data.writer?.drain(),
   close: (socket) => socket.data.onClosed(),
-  error: (socket) => socket.data.onClosed(),
+  error: (socket) => {
+    socket.terminate();
+    socket.data.onClosed();
+  },
   connectError: () => {
     // Reported through the rejected Bun.connect promise.
   },

@@ -28,6 +28,7 @@ export class ServerConnection implements FrameSink {
   private readonly calls = new Map<number, Call>();
   private lastStreamId = 0;
   private closed = false;
+  private ending = false;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -88,7 +89,12 @@ export class ServerConnection implements FrameSink {
     if (!methods) return this.answer(call, undefined, new RpcError(Code.INVALID_ARGUMENT, `service ${req.service} is not supported`));
     const handler = methods.get(req.method);
     if (!handler) return this.answer(call, undefined, new RpcError(Code.UNIMPLEMENTED, `method ${req.service}/${req.method} is not implemented`));
-    const refused = this.host.onCall?.(call);
+    let refused: RpcError | undefined;
+    try {
+      refused = this.host.onCall?.(call);
+    } catch (e) {
+      refused = new RpcError(Code.INTERNAL, `call filter failed: ${(e as Error).message}`);
+    }
     if (refused) return this.answer(call, undefined, refused);
 
     this.calls.set(streamId, call);
@@ -149,7 +155,15 @@ export class ServerConnection implements FrameSink {
         ? this.sendError(call.streamId, error)
         : this.sendPayload(call.streamId, payload!);
     }
-    this.host.onDone?.(call, code, call.elapsedMs());
+    this.reportDone(call, code);
+  }
+
+  private reportDone(call: Call, code: number): void {
+    try {
+      this.host.onDone?.(call, code, call.elapsedMs());
+    } catch (error) {
+      this.host.log.warn("ttrpc onDone hook failed", { error });
+    }
   }
 
   /** OK responses carry no status field, like containerd's Go server; returns the code sent. */
@@ -181,6 +195,18 @@ export class ServerConnection implements FrameSink {
 
   // ---- lifecycle -------------------------------------------------------------------------------
 
+  /** Socket drain: flush queued frames; finish a pending graceful end once everything is out. */
+  drain(): void {
+    this.writer.drain();
+    if (this.ending && this.writer.pending === 0) this.socket.end();
+  }
+
+  /** Graceful end: FIN after the frames already queued have been written. */
+  end(): void {
+    this.ending = true;
+    if (this.writer.pending === 0) this.socket.end();
+  }
+
   /** The socket closed (either side): abort every call; their late results go nowhere. */
   onClosed(): void {
     if (this.closed) return;
@@ -188,7 +214,7 @@ export class ServerConnection implements FrameSink {
     this.writer.close();
     for (const call of this.calls.values()) {
       call.abort(Code.CANCELLED, "connection closed");
-      if (call.settle()) this.host.onDone?.(call, Code.CANCELLED, call.elapsedMs());
+      if (call.settle()) this.reportDone(call, Code.CANCELLED);
     }
     this.calls.clear();
     this.host.connectionClosed(this);

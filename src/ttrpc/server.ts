@@ -60,11 +60,22 @@ export class TtrpcServer implements ConnectionHost {
         socket.data = conn;
         this.connections.add(conn);
       },
-      data: (socket, chunk) => socket.data.parser.push(chunk),
-      drain: (socket) => socket.data.writer.drain(),
+      data: (socket, chunk) => {
+        try {
+          socket.data.parser.push(chunk);
+        } catch (error) {
+          // Only a bug gets here (protocol errors are answered on their stream), and the rest of
+          // the chunk is lost, so the framing is out of step: drop this connection, keep serving.
+          this.log.error("ttrpc connection dropped after an internal error", { error });
+          socket.terminate();
+          socket.data.onClosed();
+        }
+      },
+      drain: (socket) => socket.data.drain(),
       close: (socket) => socket.data?.onClosed(),
       error: (socket, error) => {
         this.log.warn("ttrpc connection error", { error });
+        socket.terminate();
         socket.data?.onClosed();
       },
     };
@@ -134,14 +145,16 @@ export class TtrpcServer implements ConnectionHost {
   }
 
   /**
-   * Stops accepting, ends every connection (in-flight calls are aborted with CANCELLED and their
-   * answers dropped) and resolves once all sockets have closed (forcing them after graceMs).
+   * Stops accepting, ends every connection once the answers already written have been flushed
+   * (calls still running are aborted with CANCELLED and their answers dropped) and resolves once
+   * all sockets have closed (forcing them after graceMs). To answer a call and then close (Kata's
+   * DestroySandbox), schedule close() after the handler returns, e.g. `setTimeout(() => server.close())`.
    */
   async close(graceMs = 1000): Promise<void> {
     for (const l of this.listening.splice(0)) l.stop();
     if (this.connections.size === 0) return;
     const idle = new Promise<void>((wake) => this.idleWaiters.push(wake));
-    for (const conn of this.connections) conn.socket.end();
+    for (const conn of this.connections) conn.end();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<"late">((wake) => (timer = setTimeout(() => wake("late"), graceMs)));
     if ((await Promise.race([idle, late])) === "late") {

@@ -207,3 +207,25 @@ test("server close(): stops accepting, ends connections, in-flight calls fail UN
   expect(c.closed).toBe(true);
   await expect(TtrpcClient.connect(`unix://${path}`)).rejects.toThrow(RpcError);
 });
+
+test("answer then close (DestroySandbox): a large answer is flushed before the connection ends", async () => {
+  const dir = tempDir();
+  const path = join(dir, "d.sock");
+  const s = new TtrpcServer({ log: quiet });
+  cleanups.push(() => s.close());
+  const reply = Buffer.alloc((4 << 20) - 64, 0x33);
+  s.register("test.Sandbox", {
+    Destroy: () => {
+      setTimeout(() => void s.close());
+      return reply;
+    },
+  });
+  await s.listen(`unix://${path}`);
+  const c = await connect(`unix://${path}`);
+  const got = await c.call("test.Sandbox", "Destroy", new Uint8Array(0));
+  expect(got.length).toBe(reply.length);
+  expect(Buffer.compare(Buffer.from(got), reply)).toBe(0);
+  await Bun.sleep(50);
+  expect(c.closed).toBe(true);
+  expect(s.connectionCount).toBe(0);
+});
