@@ -7,6 +7,7 @@ import { Call, type Handler } from "./call.ts";
 import { decodeRequest, encodeResponse, type Request, type Status } from "./envelope.ts";
 import { Flags, FrameParser, FrameType, HEADER_LENGTH, writeHeader, type FrameSink } from "./frame.ts";
 import { Code, RpcError, toRpcError } from "./status.ts";
+import { StreamIdWindow } from "./stream-ids.ts";
 import { FrameWriter } from "./writer.ts";
 
 /** What a connection needs from its server. */
@@ -26,7 +27,7 @@ export class ServerConnection implements FrameSink {
   readonly parser: FrameParser;
   readonly writer: FrameWriter;
   private readonly calls = new Map<number, Call>();
-  private lastStreamId = 0;
+  private readonly streamIds = new StreamIdWindow();
   private closed = false;
   private ending = false;
 
@@ -62,12 +63,11 @@ export class ServerConnection implements FrameSink {
       this.sendStatus(streamId, Code.INVALID_ARGUMENT, "StreamID must be odd for client initiated streams");
       return;
     }
-    if (streamId <= this.lastStreamId) {
+    if (!this.streamIds.accept(streamId)) {
       this.sendStatus(streamId, Code.INVALID_ARGUMENT,
-        `StreamID ${streamId} reused: client stream ids must increase (last was ${this.lastStreamId})`);
+        `StreamID ${streamId} was already used (client stream ids must increase; highest is ${this.streamIds.last})`);
       return;
     }
-    this.lastStreamId = streamId;
     let req: Request;
     try {
       req = decodeRequest(body);
