@@ -237,7 +237,7 @@ export class TtrpcClient implements FrameSink {
     writeHeader(frame, frame.length - HEADER_LENGTH, streamId, FrameType.Request, 0);
     return new Promise<Uint8Array>((resolve, reject) => {
       const call: Pending = { resolve, reject };
-      if (timeoutNano > 0) {
+      if (timeoutNano > 0 && timeoutNano / 1e6 + CLIENT_DEADLINE_GRACE_MS <= 0x7fffffff) {
         call.timer = setTimeout(() => {
           this.forget(streamId, call);
           reject(new RpcError(Code.DEADLINE_EXCEEDED, "context deadline exceeded (no answer from server)"));

@@ -22,6 +22,7 @@ export interface ConnectionHost {
 
 const EMPTY = new Uint8Array(0);
 const DEADLINE_MESSAGE = "context deadline exceeded";
+const MAX_TIMER_MS = 0x7fffffff;
 
 export class ServerConnection implements FrameSink {
   readonly parser: FrameParser;
@@ -98,9 +99,10 @@ export class ServerConnection implements FrameSink {
     if (refused) return this.answer(call, undefined, refused);
 
     this.calls.set(streamId, call);
-    if (deadline !== undefined) {
-      call.timer = setTimeout(() => this.expire(call), Math.max(0, deadline - Date.now()));
-    }
+    // setTimeout cannot wait longer than 2^31-1 ms (it would fire at once): such a deadline,
+    // 24.8 days away, is left to the handler via ctx.deadline.
+    const wait = deadline === undefined ? 0 : Math.max(0, deadline - Date.now());
+    if (deadline !== undefined && wait <= MAX_TIMER_MS) call.timer = setTimeout(() => this.expire(call), wait);
     this.invoke(call, handler, req.payload);
   }
 

@@ -155,6 +155,7 @@ describe("calls", () => {
   });
 
   test("metadata and deadline reach the handler", async () => {
+    aborted.length = 0;
     const before = Date.now();
     const r = JSON.parse(text(await client.call(SVC, "Context", new Uint8Array(0), {
       metadata: { a: ["1", "2"], b: ["x"] }, timeoutNs: 5e9,
@@ -163,9 +164,13 @@ describe("calls", () => {
     expect(r.deadline).toBeGreaterThanOrEqual(before + 4900);
     expect(r.deadline).toBeLessThanOrEqual(Date.now() + 5100);
     expect(r.stream % 2).toBe(1);
+    // A deadline beyond setTimeout's range (~24.8 days) must not fire at once.
+    const far = JSON.parse(text(await client.call(SVC, "Context", new Uint8Array(0), { timeoutNs: 1e18 })));
+    expect(far.deadline).toBeGreaterThan(Date.now() + 1e11);
     const none = JSON.parse(text(await client.call(SVC, "Context", new Uint8Array(0))));
     expect(none.deadline).toBeNull();
     expect(none.md).toEqual({});
+    expect(text(await client.call(SVC, "Delay", u32(5), { timeoutNs: 1e18 })).length).toBe(4);
   });
 
   test("handler errors: RpcError keeps its code and details, anything else is UNKNOWN", async () => {
