@@ -98,7 +98,9 @@ export class Logger {
       version: AGENT_VERSION,
       ...this.fields,
     };
-    if (extra) for (const k in extra) rec[k] = jsonSafe(extra[k]);
+    // An event key never replaces a standard one (a second "pid" would make the line
+    // ambiguous JSON): it is kept as "event_<key>".
+    if (extra) for (const k in extra) rec[k in rec ? `event_${k}` : k] = jsonSafe(extra[k]);
     this.root.sink(JSON.stringify(rec) + "\n");
   }
 

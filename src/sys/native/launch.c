@@ -67,7 +67,7 @@ enum {
   NR_rt_sigaction = 13, NR_rt_sigprocmask = 14, NR_ioctl = 16, NR_access = 21, NR_dup2 = 33, NR_execve = 59,
   NR_exit = 60, NR_wait4 = 61, NR_fcntl = 72, NR_chdir = 80, NR_fchdir = 81, NR_umask = 95, NR_setsid = 112,
   NR_setgroups = 116, NR_setresuid = 117, NR_setresgid = 119, NR_capset = 126, NR_statfs = 137,
-  NR_pivot_root = 155, NR_prctl = 157, NR_mount = 165, NR_umount2 = 166, NR_sethostname = 170,
+  NR_pivot_root = 155, NR_chroot = 161, NR_prctl = 157, NR_mount = 165, NR_umount2 = 166, NR_sethostname = 170,
   NR_openat = 257, NR_mkdirat = 258, NR_mknodat = 259, NR_fchownat = 260, NR_newfstatat = 262,
   NR_unlinkat = 263, NR_symlinkat = 266, NR_unshare = 272, NR_prlimit64 = 302, NR_setns = 308,
   NR_execveat = 322, NR_close_range = 436, NR_openat2 = 437, NR_faccessat2 = 439
@@ -96,6 +96,7 @@ enum {
 #define MS_NOEXEC 8ul
 #define MS_REMOUNT 32ul
 #define MS_BIND 4096ul
+#define MS_MOVE 8192ul
 #define MS_REC 16384ul
 #define MS_PRIVATE (1ul << 18)
 #define CLONE_VM 0x100
@@ -587,7 +588,19 @@ static int setup_rootfs(struct plan *p, struct result *res) {
   STEP(ST_PIVOT_ROOT, 0);
   CHECK(S1(NR_fchdir, rootfd));
   S1(NR_close, rootfd);
-  CHECK(S2(NR_pivot_root, ".", "."));
+  {
+    long r = S2(NR_pivot_root, ".", ".");
+    if (r == -22 /* EINVAL */) {
+      /* The agent's own root is the initramfs (rootfs), which pivot_root refuses. Do what
+       * runc --no-pivot and switch_root do: move the container root over / and chroot into it.
+       * The old root stays mounted underneath but is unreachable from the new root. */
+      CHECK(S5(NR_mount, ".", "/", 0, MS_MOVE, 0));
+      CHECK(S1(NR_chroot, "."));
+      CHECK(S1(NR_chdir, "/"));
+      return mask_and_protect(p, res);
+    }
+    CHECK(r);
+  }
   STEP(ST_OLD_ROOT, 0);
   CHECK(S2(NR_umount2, ".", 2 /* MNT_DETACH */));
   CHECK(S1(NR_chdir, "/"));
