@@ -110,7 +110,7 @@ describe("planContainer for runc's default spec", () => {
     expect(p.terminal).toBe(false);
     expect(p.umask).toBe(0o022);
     const three = capsToMask(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"], "x");
-    expect(p.caps).toEqual({ bounding: three, effective: three, permitted: three, inheritable: 0n, ambient: three });
+    expect(p.caps).toEqual({ bounding: three, effective: three, permitted: three, inheritable: 0n, ambient: 0n });
     expect(p.stdio).toEqual([10, 11, 12]);
     expect(p.cgroupProcsFds).toEqual([20, 21]);
   });
