@@ -91,7 +91,7 @@ function deliver(pid: number, st: ExitStatus): void {
   } else if (ours) {
     unclaimed.set(pid, st);
   } else {
-    log.debug("reaped orphan", { pid, exit_code: st.code, signal: st.signal });
+    log.debug("reaped orphan", { orphan_pid: pid, exit_code: st.code, signal: st.signal });
     orphans.set(pid, st);
     if (orphans.size > ORPHAN_MEMORY) orphans.delete(orphans.keys().next().value!);
   }

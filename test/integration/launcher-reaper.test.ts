@@ -77,7 +77,7 @@ describe.skipIf(!isRoot)("reaper (root)", () => {
       expect(Number(ppid)).toBe(process.pid);
       for (let i = 0; i < 200 && existsSync(`/proc/${orphan}`); i++) await Bun.sleep(10);
       expect(existsSync(`/proc/${orphan}`)).toBe(false); // reaped, not a zombie
-      const entry = lines.map((l) => JSON.parse(l)).find((j) => j.msg === "reaped orphan" && j.pid === orphan);
+      const entry = lines.map((l) => JSON.parse(l)).find((j) => j.msg === "reaped orphan" && j.orphan_pid === orphan);
       expect(entry).toMatchObject({ level: "DEBG", exit_code: 0 });
     } finally {
       log.setSink((l) => process.stdout.write(l));
