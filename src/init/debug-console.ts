@@ -51,7 +51,7 @@ function consoleLoop(shell: string, log: Logger): void {
     } finally {
       closeFd(fd);
     }
-    log.info("debug console started", { shell, pid });
+    log.info("debug console started", { shell, shell_pid: pid });
     void onExit(pid).then(() => setTimeout(run, 500));
   };
   run();
@@ -84,7 +84,7 @@ function listenVport(port: number, shell: string, log: Logger): void {
         setNonBlocking(master);
         const session: Session = { pid, master, writer: Bun.file(master).writer() };
         s.data = session;
-        log.info("debug console connection", { pid });
+        log.info("debug console connection", { shell_pid: pid });
         // pty → connection; EIO on the master means the shell (and its session) is gone.
         void (async () => {
           try {
