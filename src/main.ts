@@ -1,18 +1,20 @@
 // The one binary: the agent, or agent-ctl when invoked as `kata-agent-ctl` (a link) or as
-// `kata-agent ctl …`; `kata-agent vsock-cat CID PORT` is a tiny vsock client for guests. (No top-level await: --bytecode builds a CommonJS bundle.)
+// `kata-agent ctl …`; `kata-agent vsock-cat CID PORT` is a tiny vsock client for guests.
+// Each mode loads only its own modules (start-up time matters: the agent is on the VM's boot
+// path). No top-level await: --bytecode builds a CommonJS bundle.
 import { basename } from "node:path";
-import { agentMain } from "./agent.ts";
-import { ctlMain } from "./ctl/main.ts";
-import { vsockCatMain } from "./tools/vsock-cat.ts";
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const invokedAs = basename(process.argv0);
   if (argv[0] === "vsock-cat") {
+    const { vsockCatMain } = await import("./tools/vsock-cat.ts");
     process.exit(await vsockCatMain(argv.slice(1))); // stdin may still be open
   } else if (invokedAs === "kata-agent-ctl" || argv[0] === "ctl") {
+    const { ctlMain } = await import("./ctl/main.ts");
     process.exitCode = await ctlMain(invokedAs === "kata-agent-ctl" ? argv : argv.slice(1));
   } else {
+    const { agentMain } = await import("./agent.ts");
     await agentMain(argv);
   }
 }
