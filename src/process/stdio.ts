@@ -57,14 +57,18 @@ function createPtyStdio(o: StdioOptions): ProcessStdio {
   let writer = -1;
   try {
     if (o.consoleSize && o.consoleSize.rows > 0) setWinSize(master, o.consoleSize.rows, o.consoleSize.cols);
-    setNonBlocking(master);
     // Separate descriptors for reading and writing so CloseStdin can end input while the
     // output side keeps draining.
     writer = dupFd(master);
+    // Bun's FileSink clears O_NONBLOCK on a terminal, and the dup shares the open file
+    // description with the master: set non-blocking only after the sink exists, or reading the
+    // master fails at once with ESPIPE (seen as EOF: a terminal process's output was lost).
+    const stdin = new InputStream(writer, true);
+    setNonBlocking(master);
     const childFds: [number, number, number] = [slave, slave, slave];
     return {
       childFds,
-      stdin: new InputStream(writer, true),
+      stdin,
       stdout: new OutputStream(master),
       ptyMaster: master,
       closeChildEnds: once(() => closeFd(slave)),

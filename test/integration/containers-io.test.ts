@@ -1,0 +1,147 @@
+// Processes and their stdio against the compiled agent: exec into a running container (same pid
+// namespace, same filesystem), stdin round trips, terminals and window sizes, 10 MiB on stdout
+// and stderr at once without loss, and container_pipe_size.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { Code, failure, isRoot, readAll, rpc, sha256, startHarness, text, type Harness } from "./containers-harness.ts";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { grpc } from "../../src/gen/index.ts";
+
+let h: Harness;
+const cids = new Set<string>();
+
+async function run(cid: string, args: string[], o: { terminal?: boolean } = {}): Promise<void> {
+  cids.add(cid);
+  await h.create(cid, h.spec(args, { cid, ...o }));
+  await rpc(h.c, "StartContainer", { container_id: cid });
+}
+
+function proc(args: string[], o: { terminal?: boolean; rows?: number; cols?: number } = {}): grpc.IProcess {
+  const p = h.spec(args, { terminal: o.terminal }).Process!;
+  if (o.rows) p.ConsoleSize = { Height: o.rows, Width: o.cols ?? 80 };
+  return p as grpc.IProcess;
+}
+
+async function exec(cid: string, execId: string, args: string[], o: { terminal?: boolean; rows?: number; cols?: number } = {}) {
+  await rpc(h.c, "ExecProcess", { container_id: cid, exec_id: execId, process: proc(args, o) });
+}
+
+describe.skipIf(!isRoot)("container processes and stdio", () => {
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.removeQuietly(...cids);
+    cids.clear();
+    await h.assertClean();
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  test("exec joins the init's pid namespace and filesystem", async () => {
+    await run("ex", ["sh", "-c", "echo from-init > /tmp/marker-ex; exec sleep 1000"]);
+    await Bun.sleep(50);
+    await exec("ex", "look", ["sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; cat /tmp/marker-ex; echo pid=$$"]);
+    const out = text(await readAll(h.c, "ex", "look", "ReadStdout"));
+    expect((await rpc(h.c, "WaitProcess", { container_id: "ex", exec_id: "look" })).status).toBe(0);
+    const [cmdline, marker, pid] = out.split("\n");
+    expect(cmdline!.trim()).toBe("sleep 1000");
+    expect(marker).toBe("from-init");
+    // Its own pid is small: it lives in the container's pid namespace, not the agent's.
+    expect(Number(pid!.slice(4))).toBeLessThan(100);
+    await exec("ex", "ps", ["ps", "-o", "pid,args"]);
+    const ps = text(await readAll(h.c, "ex", "ps", "ReadStdout"));
+    expect(ps).toMatch(/^\s*1\s+sleep 1000$/m);
+  });
+
+  test("duplicate exec_id → ALREADY_EXISTS; unknown exec_id → NOT_FOUND", async () => {
+    await run("dup", ["sleep", "1000"]);
+    await exec("dup", "e1", ["sleep", "1000"]);
+    const d = await failure(rpc(h.c, "ExecProcess", { container_id: "dup", exec_id: "e1", process: proc(["true"]) }));
+    expect(d.code).toBe(Code.ALREADY_EXISTS);
+    expect(d.message).toContain("e1");
+    const n = await failure(rpc(h.c, "WaitProcess", { container_id: "dup", exec_id: "nope" }));
+    expect(n.code).toBe(Code.NOT_FOUND);
+    expect(n.message).toContain("nope");
+    const c = await failure(rpc(h.c, "ExecProcess", { container_id: "nosuch", exec_id: "e1", process: proc(["true"]) }));
+    expect(c.code).toBe(Code.INVALID_ARGUMENT);
+    expect(c.message).toContain("nosuch");
+  });
+
+  test("stdin round trip through cat: WriteStdin, CloseStdin → EOF, output equals input", async () => {
+    await run("cat", ["sleep", "1000"]);
+    await exec("cat", "c1", ["cat"]);
+    const input = new Uint8Array(300_000).map((_, i) => (i * 7919) % 251);
+    const reading = readAll(h.c, "cat", "c1", "ReadStdout", 65536);
+    let written = 0;
+    for (let off = 0; off < input.length; off += 50_000) {
+      const r = await rpc(h.c, "WriteStdin", { container_id: "cat", exec_id: "c1", data: input.subarray(off, off + 50_000) });
+      written += r.len;
+    }
+    expect(written).toBe(input.length);
+    await rpc(h.c, "CloseStdin", { container_id: "cat", exec_id: "c1" });
+    const out = await reading;
+    expect(sha256(out)).toBe(sha256(input));
+    expect((await rpc(h.c, "WaitProcess", { container_id: "cat", exec_id: "c1" })).status).toBe(0);
+  });
+
+  test("an empty WriteStdin closes stdin too (the init's own stdin)", async () => {
+    await run("cat0", ["cat"]);
+    const w = await rpc(h.c, "WriteStdin", { container_id: "cat0", exec_id: "", data: new TextEncoder().encode("abc\n") });
+    expect(w.len).toBe(4);
+    const e = await rpc(h.c, "WriteStdin", { container_id: "cat0", exec_id: "", data: new Uint8Array(0) });
+    expect(e.len).toBe(0);
+    expect(text(await readAll(h.c, "cat0", "", "ReadStdout"))).toBe("abc\n");
+    expect((await rpc(h.c, "WaitProcess", { container_id: "cat0", exec_id: "" })).status).toBe(0);
+  });
+
+  test("terminal: stty sees ConsoleSize and TtyWinResize; without tty → UNAVAILABLE", async () => {
+    await run("tty", ["sleep", "1000"]);
+    await exec("tty", "t1", ["sh", "-c", "stty size; read x; stty size; test -t 0 && test -t 2 && echo is-a-tty"], { terminal: true, rows: 33, cols: 101 });
+    const first = await rpc(h.c, "ReadStdout", { container_id: "tty", exec_id: "t1", len: 4096 });
+    expect(text(first.data!)).toContain("33 101");
+    await rpc(h.c, "TtyWinResize", { container_id: "tty", exec_id: "t1", row: 40, column: 120 });
+    await rpc(h.c, "WriteStdin", { container_id: "tty", exec_id: "t1", data: new TextEncoder().encode("go\n") });
+    const rest = text(await readAll(h.c, "tty", "t1", "ReadStdout"));
+    expect(rest).toContain("40 120");
+    expect(rest).toContain("is-a-tty");
+    // With a terminal there is no separate stderr.
+    expect((await rpc(h.c, "ReadStderr", { container_id: "tty", exec_id: "t1", len: 10 })).data!.length).toBe(0);
+    expect((await rpc(h.c, "WaitProcess", { container_id: "tty", exec_id: "t1" })).status).toBe(0);
+    await exec("tty", "plain", ["sleep", "1000"]);
+    const f = await failure(rpc(h.c, "TtyWinResize", { container_id: "tty", exec_id: "plain", row: 1, column: 1 }));
+    expect(f.code).toBe(Code.UNAVAILABLE);
+  });
+
+  test("terminal init: CloseStdin ends `cat` (^D), output echoed back", async () => {
+    await run("ttyinit", ["cat"], { terminal: true });
+    await rpc(h.c, "WriteStdin", { container_id: "ttyinit", exec_id: "", data: new TextEncoder().encode("hello tty\n") });
+    await rpc(h.c, "CloseStdin", { container_id: "ttyinit", exec_id: "" });
+    const out = text(await readAll(h.c, "ttyinit", "", "ReadStdout"));
+    // The terminal echoes the input and cat prints it again (with CRLF line ends).
+    expect(out.split("hello tty").length - 1).toBe(2);
+    expect((await rpc(h.c, "WaitProcess", { container_id: "ttyinit", exec_id: "" })).status).toBe(0);
+  });
+
+  test("10 MiB on stdout and stderr at once: nothing lost or reordered", async () => {
+    const script = [
+      "head -c 10485760 /dev/urandom > /tmp/big-o; head -c 10485760 /dev/urandom > /tmp/big-e",
+      "sha256sum /tmp/big-o /tmp/big-e > /tmp/big-sums",
+      "(cat /tmp/big-o & cat /tmp/big-e >&2; wait)",
+    ].join("; ");
+    await run("big", ["sh", "-c", script]);
+    const t0 = performance.now();
+    const [out, err] = await Promise.all([readAll(h.c, "big", "", "ReadStdout"), readAll(h.c, "big", "", "ReadStderr")]);
+    const ms = performance.now() - t0;
+    expect((await rpc(h.c, "WaitProcess", { container_id: "big", exec_id: "" })).status).toBe(0);
+    expect(out.length).toBe(10485760);
+    expect(err.length).toBe(10485760);
+    // What the container computed, read from its (shared, writable) rootfs.
+    const sums = readFileSync(join(h.rootfs, "tmp/big-sums"), "utf8").split("\n").map((l) => l.split(/\s+/)[0]);
+    expect(sha256(out)).toBe(sums[0]!);
+    expect(sha256(err)).toBe(sums[1]!);
+    console.log(`20 MiB read (stdout + stderr concurrently): ${ms.toFixed(0)} ms`);
+    for (const f of ["big-o", "big-e", "big-sums"]) rmSync(join(h.rootfs, "tmp", f));
+  }, 60_000);
+});
