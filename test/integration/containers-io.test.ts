@@ -2,8 +2,9 @@
 // namespace, same filesystem), stdin round trips, terminals and window sizes, 10 MiB on stdout
 // and stderr at once without loss, and container_pipe_size.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { Code, failure, isRoot, readAll, rpc, sha256, startHarness, text, type Harness } from "./containers-harness.ts";
-import { readFileSync, rmSync } from "node:fs";
+import { cgroupDirs, Code, failure, isRoot, readAll, rpc, sha256, startHarness, text, type Harness } from "./containers-harness.ts";
+import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
+import { getPipeSize } from "../../src/sys/pipe.ts";
 import { join } from "node:path";
 import type { grpc } from "../../src/gen/index.ts";
 
@@ -77,7 +78,7 @@ describe.skipIf(!isRoot)("container processes and stdio", () => {
     let written = 0;
     for (let off = 0; off < input.length; off += 50_000) {
       const r = await rpc(h.c, "WriteStdin", { container_id: "cat", exec_id: "c1", data: input.subarray(off, off + 50_000) });
-      written += r.len;
+      written += r.len ?? 0;
     }
     expect(written).toBe(input.length);
     await rpc(h.c, "CloseStdin", { container_id: "cat", exec_id: "c1" });
@@ -144,4 +145,42 @@ describe.skipIf(!isRoot)("container processes and stdio", () => {
     console.log(`20 MiB read (stdout + stderr concurrently): ${ms.toFixed(0)} ms`);
     for (const f of ["big-o", "big-e", "big-sums"]) rmSync(join(h.rootfs, "tmp", f));
   }, 60_000);
+});
+
+describe.skipIf(!isRoot)("container_pipe_size", () => {
+  let hp: Harness;
+  beforeAll(async () => {
+    hp = await startHarness({ toml: "container_pipe_size = 262144" });
+  });
+  afterAll(async () => {
+    await hp?.stop();
+  });
+
+  test("stdout/stderr pipes get the configured size; 1 MiB still flows", async () => {
+    try {
+      await hp.create("piped", hp.spec(["sh", "-c", "read x; head -c 1048576 /dev/zero; echo done >&2"], { cid: "piped" }));
+      await rpc(hp.c, "StartContainer", { container_id: "piped" });
+      const pid = Number(readFileSync(join(cgroupDirs(`${hp.cgroupPrefix}/piped`)[0]!, "cgroup.procs"), "utf8").trim().split("\n")[0]);
+      const sizes = [0, 1, 2].map((n) => {
+        // O_RDWR never blocks on a pipe; the extra writer is closed before the process exits.
+        const fd = openSync(`/proc/${pid}/fd/${n}`, "r+");
+        try {
+          return getPipeSize(fd);
+        } finally {
+          closeSync(fd);
+        }
+      });
+      expect(sizes[1]).toBe(262144);
+      expect(sizes[2]).toBe(262144);
+      expect(sizes[0]).not.toBe(262144); // stdin keeps the kernel default, like Kata
+      await rpc(hp.c, "WriteStdin", { container_id: "piped", exec_id: "", data: new TextEncoder().encode("go\n") });
+      const [out, err] = await Promise.all([readAll(hp.c, "piped", "", "ReadStdout"), readAll(hp.c, "piped", "", "ReadStderr")]);
+      expect(out.length).toBe(1048576);
+      expect(text(err)).toBe("done\n");
+      expect((await rpc(hp.c, "WaitProcess", { container_id: "piped", exec_id: "" })).status).toBe(0);
+    } finally {
+      await hp.removeQuietly("piped");
+    }
+    await hp.assertClean();
+  });
 });
