@@ -2,7 +2,7 @@
 // rootfs, typed AgentService calls, and the leak checks every test ends with (mounts, cgroup
 // directories, child processes of the agent, open fds).
 import { setDefaultTimeout } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AgentService, type AgentRequest, type AgentResponse, type AgentServiceTypes, grpc } from "../../src/gen/index.ts";
@@ -119,6 +119,46 @@ export async function eventually(what: string, f: () => boolean, ms = 3000): Pro
   }
 }
 
+function subdirsDeepestFirst(d: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) out.push(...subdirsDeepestFirst(join(d, e.name)));
+  out.push(d);
+  return out;
+}
+
+/** Kills every process in cgroups below `rel` (all v1 controllers) and removes the directories. */
+export function killAndRemoveCgroups(rel: string): void {
+  for (const top of cgroupDirs(rel)) {
+    for (const d of subdirsDeepestFirst(top)) {
+      try {
+        // A frozen task does not die until thawed.
+        if (d.includes("/freezer/")) writeFileSync(join(d, "freezer.state"), "THAWED");
+      } catch {
+        // not a freezer dir any more
+      }
+      try {
+        for (const p of readFileSync(join(d, "cgroup.procs"), "utf8").split("\n").filter(Boolean)) process.kill(Number(p), "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+  const end = Date.now() + 3000;
+  for (const top of cgroupDirs(rel)) {
+    for (const d of subdirsDeepestFirst(top)) {
+      for (;;) {
+        try {
+          rmdirSync(d);
+          break;
+        } catch {
+          if (Date.now() > end) break; // reported by the next assertClean
+          Bun.sleepSync(10);
+        }
+      }
+    }
+  }
+}
+
 // ---- the agent and its containers --------------------------------------------------------------
 
 export interface Harness {
@@ -182,14 +222,9 @@ export async function startHarness(opts: { toml?: string; rootfsDir?: string } =
       try {
         await agent.stop();
       } finally {
-        // The per-controller parent dirs of "<prefix>/<cid>" paths, if the agent left them.
-        for (const d of cgroupDirs(cgroupPrefix)) {
-          try {
-            rmdirSync(d);
-          } catch {
-            // not empty: assertClean reports what is inside
-          }
-        }
+        // Whatever a failed test (or a dead agent) left in our cgroups: kill it, then remove the
+        // directories deepest first, so one failure does not leak into later runs.
+        killAndRemoveCgroups(cgroupPrefix);
         rmSync(dir, { recursive: true, force: true });
       }
     },
