@@ -37,6 +37,8 @@ export class Container {
   status: ContainerStatus = "created";
   readonly processes = new Map<string, ContainerProcess>();
   private created: Created | undefined;
+  /** True until the create-time hooks ran: they see the OCI status "creating". */
+  private creating = true;
   private oomSeen = 0;
   private readonly hooks: Record<string, Hook[]>;
 
@@ -103,6 +105,7 @@ export class Container {
       await runHooks("prestart", c.hooks.prestart, state);
       await runHooks("createRuntime", c.hooks.createRuntime, state);
       await runHooks("createContainer", c.hooks.createContainer, state);
+      c.creating = false;
       env.log.info("container created", { container: id, init_pid: created.pid });
       return c;
     } catch (e) {
@@ -121,7 +124,7 @@ export class Container {
     return {
       ociVersion: this.spec.Version || "1.0.2",
       id: this.id,
-      status: this.status === "paused" ? "running" : this.status,
+      status: this.creating ? "creating" : this.status === "paused" ? "running" : this.status,
       pid: this.init.pid,
       bundle: this.spec.Root?.Path ?? "",
       annotations: (this.spec.Annotations ?? {}) as Record<string, string>,
@@ -135,7 +138,8 @@ export class Container {
     this.created = undefined;
     await runHooks("startContainer", this.hooks.startContainer, this.state());
     await startInit(created);
-    this.status = "running";
+    // The workload may already have exited (and been reaped) by now.
+    this.status = this.init.running ? "running" : "stopped";
     try {
       await runHooks("poststart", this.hooks.poststart, this.state());
     } catch (e) {
