@@ -2,21 +2,22 @@
 # Guest-side checks, run inside the VM by /pre-init in the background just before it execs the
 # agent. Every check prints exactly one line to the console:
 #     VMTEST <name> ok|fail|skip <detail>
-# and facts are printed as `VMTEST key=value`; test/vm/qemu.ts parses both.
-# Kernel cmdline knobs: vmtest.mode=agent|standin, vmtest.pending=1 (run checks whose agent parts
-# are still being written), vmtest.wait=SECONDS (how long to wait for the agent).
+# and facts are printed as `VMTEST key=value`; test/vm/qemu.ts parses both. These markers are
+# ours, not the agent's: with agent.log_vport the agent's own logs leave the console.
+# Kernel cmdline knobs: vmtest.mode=agent|standin, vmtest.wait=SECONDS (how long to wait for the
+# agent); agent.debug_console_vport= and agent.log_vport= are read from the cmdline too.
+#
+# What the initramfs (test/vm/initramfs.ts) provides for the containers:
+#   /vmtest/bundle/rootfs        busybox with its applets
+#   /vmtest/bundle/config.json   `runc spec`-like, runs `tail /dev/zero` under a memory limit
+#   /vmtest/bundle/memory-limit  that limit in bytes; /vmtest/bundle/cgroup its cgroupsPath
 
-# ---- Integrator: the ctl invocation and addresses live here --------------------------------
 # osbuilder-hook (AGENT_INIT=yes) puts the agent at /sbin/init and a kata-agent-ctl symlink next to it.
-CTL="/sbin/kata-agent-ctl"            # alternative: CTL="/sbin/init ctl"
+CTL="/sbin/kata-agent-ctl"
 SERVER="vsock://1:1024"               # agent.server_addr=vsock://-1:1024, reached via vsock loopback (CID 1)
-CTL_TIMEOUT=30                        # seconds per ctl invocation (Bun under TCG is slow to start)
-# A vsock client for the debug-console and log vports: busybox has none and socat is not in the
-# guest. Proposed: the agent binary offers `kata-agent vsock-cat CID PORT` (stdin->socket->stdout).
-VSOCK_CAT=""                          # e.g. VSOCK_CAT="/sbin/init vsock-cat"
-DEBUG_CONSOLE_VPORT=1026              # must match agent.debug_console_vport on the cmdline
-LOG_VPORT=1025                        # must match agent.log_vport on the cmdline
-# ---------------------------------------------------------------------------------------------
+CTL_TIMEOUT=40                        # seconds per ctl invocation (Bun under TCG is slow to start)
+VSOCK_CAT="/sbin/init vsock-cat"      # busybox has no vsock client; the agent binary has one
+BUNDLE=/vmtest/bundle
 
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 # pre-init unmounted /proc before handing over to /init; wait until the shim/agent remounts it.
@@ -27,31 +28,29 @@ until [ -r /proc/cmdline ]; do
 	sleep 0.1
 done
 cmdline="$(cat /proc/cmdline)"
-knob() { # knob NAME DEFAULT: value of vmtest.NAME=... on the kernel cmdline
+param() { # param NAME DEFAULT: value of NAME=... on the kernel cmdline
 	for word in $cmdline; do
-		case "$word" in "vmtest.$1="*) echo "${word#*=}"; return ;; esac
+		case "$word" in "$1="*) echo "${word#*=}"; return ;; esac
 	done
 	echo "$2"
 }
-MODE="$(knob mode agent)"
-PENDING="$(knob pending 0)"
-WAIT_SECS="$(knob wait 90)"
+MODE="$(param vmtest.mode agent)"
+WAIT_SECS="$(param vmtest.wait 90)"
+DEBUG_CONSOLE_VPORT="$(param agent.debug_console_vport 0)"
+LOG_VPORT="$(param agent.log_vport 0)"
 
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 report() { # report NAME ok|fail|skip DETAIL...
 	name="$1"; status="$2"; shift 2
 	echo "VMTEST $name $status $*"
 }
+oneline() { tr '\n' ' ' | cut -c1-400; }
 ctl() { # ctl -c CMD [-c CMD]...: one connection, the commands in order
 	timeout "$CTL_TIMEOUT" $CTL connect --server-address "$SERVER" "$@"
 }
-pending() { # pending NAME WHY: a check whose agent side is not ready yet
+real_agent_only() { # real_agent_only NAME: the stand-in speaks no ttRPC; skip what needs the agent
 	if [ "$MODE" = standin ]; then
-		report "$1" skip "stand-in agent: $2"
-		return 1
-	fi
-	if [ "$PENDING" != 1 ]; then
-		report "$1" skip "pending (boot with vmtest.pending=1): $2"
+		report "$1" skip "stand-in agent"
 		return 1
 	fi
 	return 0
@@ -59,24 +58,31 @@ pending() { # pending NAME WHY: a check whose agent side is not ready yet
 
 echo "VMTEST guest_script_start_uptime=$(uptime_s) mode=$MODE"
 
-# 1. The agent answers Health.Check over vsock loopback.
+# 1. The agent answers Health.Check (SERVING) over vsock loopback. Polled often: the host reports
+#    the time from QEMU start to this marker.
 check_agent_ready() {
 	start="$(date +%s)"
+	attempts=0
 	while :; do
+		attempts=$((attempts + 1))
 		if out="$(ctl -c Check 2>&1)"; then
-			echo "VMTEST agent_ready_uptime=$(uptime_s)"
-			report agent_check ok "after $(($(date +%s) - start))s"
-			return 0
-		fi
-		if [ $(($(date +%s) - start)) -ge "$WAIT_SECS" ]; then
-			report agent_check fail "no answer on $SERVER within ${WAIT_SECS}s: $(echo "$out" | tail -n 3 | tr '\n' ' ')"
+			echo "VMTEST agent_ready_uptime=$(uptime_s) attempts=$attempts"
+			if [ "$MODE" = standin ] || echo "$out" | grep -q SERVING; then
+				report agent_check ok "after $(($(date +%s) - start))s: $(echo "$out" | oneline)"
+				return 0
+			fi
+			report agent_check fail "answered without SERVING: $(echo "$out" | oneline)"
 			return 1
 		fi
-		sleep 1
+		if [ $(($(date +%s) - start)) -ge "$WAIT_SECS" ]; then
+			report agent_check fail "no answer on $SERVER within ${WAIT_SECS}s: $(echo "$out" | tail -n 3 | oneline)"
+			return 1
+		fi
+		sleep 0.2
 	done
 }
 
-# 2. The agent is PID 1 (the pre-init script exec'd it).
+# 2. The agent is PID 1 (pre-init exec'd /init, the shim exec'd /sbin/init).
 check_pid1() {
 	exe="$(readlink /proc/1/exe)"
 	if [ "$exe" = /sbin/init ]; then
@@ -89,7 +95,7 @@ check_pid1() {
 # 3. A unified (v2) cgroup hierarchy on /sys/fs/cgroup with the memory controller.
 check_cgroup2() {
 	if ! grep -q '^cgroup2 /sys/fs/cgroup cgroup2 ' /proc/mounts; then
-		report cgroup2 fail "no cgroup2 on /sys/fs/cgroup: $(grep cgroup /proc/mounts | tr '\n' ';')"
+		report cgroup2 fail "no cgroup2 on /sys/fs/cgroup: $(grep cgroup /proc/mounts | oneline)"
 	elif ! grep -qw memory /sys/fs/cgroup/cgroup.controllers; then
 		report cgroup2 fail "memory controller missing: $(cat /sys/fs/cgroup/cgroup.controllers)"
 	else
@@ -97,75 +103,106 @@ check_cgroup2() {
 	fi
 }
 
-# 4. A busybox container: create, start, read its output, 64 MiB v2 memory limit, wait, remove.
+# 4. A busybox container through its whole life, with agent-ctl's short forms. The expected words
+#    are computed by the container's shell (hello-42, exit 3), so they cannot come from our
+#    command line; pid=1 shows it runs in its own PID namespace.
 check_container_lifecycle() {
-	pending container_lifecycle "CreateContainer/StartContainer/ReadStdout/WaitProcess/RemoveContainer" || return 0
-	cid=vmtest1
-	rootfs="/run/vmtest/$cid/rootfs"
-	mkdir -p "$rootfs/bin" "$rootfs/proc" "$rootfs/dev" "$rootfs/sys"
-	cp /bin/busybox "$rootfs/bin/busybox"
-	chroot "$rootfs" /bin/busybox --install -s /bin
-	spec='{"Version":"1.0.2","Process":{"Args":["/bin/sh","-c","echo vmtest-hello; sleep 3"],"Env":["PATH=/bin"],"Cwd":"/","User":{"UID":0,"GID":0}},"Root":{"Path":"'"$rootfs"'"},"Hostname":"vmtest","Mounts":[{"destination":"/proc","source":"proc","type":"proc"}],"Linux":{"CgroupsPath":"/vmtest/'"$cid"'","Resources":{"Memory":{"Limit":67108864}},"Namespaces":[{"Type":"pid"},{"Type":"mount"},{"Type":"uts"},{"Type":"ipc"}]}}'
-	if ! out="$(ctl -c "CreateSandbox json://{\"hostname\":\"vmtest\",\"sandbox_id\":\"sb-vmtest\"}" \
-		-c "CreateContainer json://{\"container_id\":\"$cid\",\"exec_id\":\"$cid\",\"OCI\":$spec}" \
-		-c "StartContainer json://{\"container_id\":\"$cid\"}" 2>&1)"; then
-		report container_lifecycle fail "create/start: $(echo "$out" | tail -n 3 | tr '\n' ' ')"
+	real_agent_only container_lifecycle || return 0
+	if ! out="$(ctl -c "CreateSandbox sid=sb-vmtest hostname=vmtest" 2>&1)"; then
+		report container_lifecycle fail "CreateSandbox: $(echo "$out" | tail -n 3 | oneline)"
 		return 0
 	fi
-	memmax="$(cat "/sys/fs/cgroup/vmtest/$cid/memory.max" 2>/dev/null || echo missing)"
-	out="$(ctl -c "ReadStdout json://{\"container_id\":\"$cid\",\"exec_id\":\"$cid\",\"len\":4096}" \
-		-c "WaitProcess json://{\"container_id\":\"$cid\",\"exec_id\":\"$cid\"}" \
-		-c "RemoveContainer json://{\"container_id\":\"$cid\",\"timeout\":0}" 2>&1)"
+	out="$(ctl -c "CreateContainer cid=hello rootfs=$BUNDLE/rootfs cmd=\"sh -c 'echo hello-\$((6*7)) pid=\$\$; exit 3'\"" \
+		-c "StartContainer cid=hello" -c "ReadAll cid=hello" -c "WaitProcess cid=hello" -c "RemoveContainer cid=hello" 2>&1)"
 	rc=$?
-	# ReadStdout's data is bytes: ctl may print it raw or base64 ("vmtest-hello\n" = dm10ZXN0LWhlbGxvCg==).
 	if [ $rc -ne 0 ]; then
-		report container_lifecycle fail "read/wait/remove: $(echo "$out" | tail -n 3 | tr '\n' ' ')"
-	elif ! echo "$out" | grep -q -e vmtest-hello -e dm10ZXN0LWhlbGxvCg; then
-		report container_lifecycle fail "output not seen: $(echo "$out" | tr '\n' ' ' | cut -c1-300)"
-	elif [ "$memmax" != 67108864 ]; then
-		report container_lifecycle fail "memory.max=$memmax (expected 67108864)"
+		report container_lifecycle fail "ctl exit $rc: $(echo "$out" | tail -n 4 | oneline)"
+	elif ! echo "$out" | grep -qx 'hello-42 pid=1'; then
+		report container_lifecycle fail "output 'hello-42 pid=1' not read: $(echo "$out" | oneline)"
+	elif ! echo "$out" | grep -q '^WaitProcess: {"status":3}'; then
+		report container_lifecycle fail "WaitProcess is not exit code 3: $(echo "$out" | grep WaitProcess | oneline)"
+	elif ! echo "$out" | grep -q '^RemoveContainer: '; then
+		report container_lifecycle fail "RemoveContainer: $(echo "$out" | oneline)"
 	else
-		report container_lifecycle ok "output read, memory.max=$memmax"
+		report container_lifecycle ok "read 'hello-42 pid=1', WaitProcess status 3, removed"
 	fi
 }
 
-# 5. Debug console on a vsock port: a shell answers a command.
+# 5. A container from a bundle whose config.json sets a cgroup v2 memory limit; `tail /dev/zero`
+#    buffers an endless line and must be OOM-killed: WaitProcess 137 (128 + SIGKILL), memory.max
+#    and memory.events of its cgroup say why, and RemoveContainer deletes the cgroup.
+check_container_oom() {
+	real_agent_only container_oom || return 0
+	limit="$(cat $BUNDLE/memory-limit)"
+	cg="/sys/fs/cgroup/$(cat $BUNDLE/cgroup)"
+	out="$(ctl -c "CreateContainer cid=oom bundle=$BUNDLE" -c "StartContainer cid=oom" -c "WaitProcess cid=oom" 2>&1)"
+	rc=$?
+	memmax="$(cat "$cg/memory.max" 2>&1)"
+	oomkills="$(sed -n 's/^oom_kill //p' "$cg/memory.events" 2>&1)"
+	peak="$(cat "$cg/memory.peak" 2>/dev/null || echo n/a)"
+	rmout="$(ctl -c "RemoveContainer cid=oom" 2>&1)"
+	rmrc=$?
+	if [ $rc -ne 0 ]; then
+		report container_oom fail "ctl exit $rc: $(echo "$out" | tail -n 4 | oneline)"
+	elif ! echo "$out" | grep -q '^WaitProcess: {"status":137}'; then
+		report container_oom fail "WaitProcess is not 137: $(echo "$out" | grep WaitProcess | oneline)"
+	elif [ "$memmax" != "$limit" ]; then
+		report container_oom fail "$cg/memory.max=$memmax (expected $limit)"
+	elif [ -z "$oomkills" ] || [ "$oomkills" -lt 1 ]; then
+		report container_oom fail "memory.events oom_kill=$oomkills"
+	elif [ $rmrc -ne 0 ]; then
+		report container_oom fail "RemoveContainer: $(echo "$rmout" | tail -n 3 | oneline)"
+	elif [ -d "$cg" ]; then
+		report container_oom fail "$cg still exists after RemoveContainer"
+	else
+		report container_oom ok "WaitProcess 137, memory.max=$memmax oom_kill=$oomkills peak=$peak, cgroup removed"
+	fi
+}
+
+# 6. Debug console on a vsock port: a shell answers a command (the answer, dbg-42, is computed by
+#    the shell; the pty's echo of our input shows only the expression).
 check_debug_console() {
-	pending debug_console "needs agent.debug_console agent.debug_console_vport=$DEBUG_CONSOLE_VPORT and a vsock client" || return 0
-	if [ -z "$VSOCK_CAT" ]; then
-		report debug_console fail "no vsock client configured (VSOCK_CAT)"
+	real_agent_only debug_console || return 0
+	if [ "$DEBUG_CONSOLE_VPORT" = 0 ]; then
+		report debug_console fail "boot with agent.debug_console_vport=PORT"
 		return 0
 	fi
-	out="$( (echo 'echo console-$((6*7))'; sleep 2; echo exit) | timeout 20 $VSOCK_CAT 1 "$DEBUG_CONSOLE_VPORT" 2>&1)"
-	if echo "$out" | grep -q console-42; then
-		report debug_console ok "shell answered on vport $DEBUG_CONSOLE_VPORT"
+	out="$(echo 'echo dbg-$((40+2)); exit' | timeout 40 $VSOCK_CAT 1 "$DEBUG_CONSOLE_VPORT" --timeout 30000 2>&1)"
+	rc=$?
+	if echo "$out" | grep -q dbg-42; then
+		report debug_console ok "shell on vport $DEBUG_CONSOLE_VPORT answered dbg-42"
 	else
-		report debug_console fail "$(echo "$out" | tail -n 3 | tr '\n' ' ')"
+		report debug_console fail "exit $rc: $(echo "$out" | tail -n 3 | oneline)"
 	fi
 }
 
-# 6. Log vport: the agent streams its JSON log lines to the first connection.
+# 7. Log vport: the agent streams its JSON log lines (kept since boot) to a reader. The debug
+#    console's connection, a moment ago, must be among them: the stream is live, not a leftover.
 check_log_vport() {
-	pending log_vport "needs agent.log_vport=$LOG_VPORT and a vsock client" || return 0
-	if [ -z "$VSOCK_CAT" ]; then
-		report log_vport fail "no vsock client configured (VSOCK_CAT)"
+	real_agent_only log_vport || return 0
+	if [ "$LOG_VPORT" = 0 ]; then
+		report log_vport fail "boot with agent.log_vport=PORT"
 		return 0
 	fi
-	out="$(timeout 5 $VSOCK_CAT 1 "$LOG_VPORT" </dev/null 2>&1 | head -n 5)"
-	if echo "$out" | grep -q '"name":"kata-agent"'; then
-		report log_vport ok "JSON log lines received"
+	out="$(timeout 20 $VSOCK_CAT 1 "$LOG_VPORT" --timeout 3000 </dev/null 2>&1)"
+	total="$(echo "$out" | grep -c .)"
+	json="$(echo "$out" | grep -c '^{.*"level":"[A-Z]*".*}$')"
+	if [ "$json" -lt 3 ] || [ "$json" -ne "$total" ]; then
+		report log_vport fail "$json JSON lines with \"level\" of $total: $(echo "$out" | grep -v '"level"' | head -n 3 | oneline)"
+	elif ! echo "$out" | grep -q '"msg":"debug console connection"'; then
+		report log_vport fail "no 'debug console connection' line among $json: $(echo "$out" | tail -n 2 | oneline)"
 	else
-		report log_vport fail "$(echo "$out" | tail -n 2 | tr '\n' ' ')"
+		report log_vport ok "$json JSON lines with \"level\", including the debug console's connection"
 	fi
 }
 
-# 7. DestroySandbox: the agent answers, then powers the VM off (the host sees QEMU exit).
+# 8. DestroySandbox: the agent answers, then powers the VM off (the host sees QEMU exit).
 check_destroy_sandbox() {
 	echo "VMTEST guest_script_done_uptime=$(uptime_s)"
 	if out="$(ctl -c DestroySandbox 2>&1)"; then
 		report destroy_sandbox ok "answered; power-off expected"
 	else
-		report destroy_sandbox fail "$(echo "$out" | tail -n 3 | tr '\n' ' ')"
+		report destroy_sandbox fail "$(echo "$out" | tail -n 3 | oneline)"
 	fi
 }
 
@@ -173,6 +210,7 @@ if check_agent_ready; then
 	check_pid1
 	check_cgroup2
 	check_container_lifecycle
+	check_container_oom
 	check_debug_console
 	check_log_vport
 	check_destroy_sandbox

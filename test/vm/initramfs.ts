@@ -1,5 +1,5 @@
 // Builds the VM test's initramfs: busybox applets, the vsock modules, the pre-init script, the
-// guest test script, and the agent installed by our osbuilder hook (AGENT_INIT=yes, so the agent is
+// guest test script, a busybox container bundle, and the agent installed by our osbuilder hook (AGENT_INIT=yes, so the agent is
 // /sbin/init), packed by the same hook into a gzip'd newc cpio.
 //
 // Boot it with `rdinit=/pre-init` on the kernel cmdline: the kernel then runs our pre-init instead
@@ -8,6 +8,7 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { installModules, repoRoot, VSOCK_MODULES, type HostKernel } from "./kernel.ts";
+import { minimalOciConfig } from "../../src/container/oci-json.ts";
 
 export const hookScript = join(repoRoot, "osbuilder-hook/kata-agent-hook.sh");
 export const preInitScript = join(import.meta.dir, "pre-init.sh");
@@ -57,6 +58,35 @@ function run(argv: string[], env?: Record<string, string>): string {
   return p.stdout.toString() + p.stderr.toString();
 }
 
+/** Where guest-test.sh finds the container bundle, and what it must observe. */
+export const CONTAINER_BUNDLE = {
+  dir: "/vmtest/bundle",
+  /** cgroup v2 memory.max of the OOM container: small, so `tail /dev/zero` reaches it quickly. */
+  memoryLimit: 32 << 20,
+  cgroupsPath: "/vmtest/oom",
+};
+
+/**
+ * A busybox bundle in the initramfs: rootfs/ (also used by the rootfs= container) and a
+ * config.json like `runc spec` writes, running `tail /dev/zero` (it buffers one endless line, so it
+ * allocates without bound) under a cgroup v2 memory limit. root.path is relative, as in runc bundles.
+ */
+function installContainerBundle(initramfsRoot: string, busybox: string): void {
+  const bundle = join(initramfsRoot, CONTAINER_BUNDLE.dir);
+  const rootfs = join(bundle, "rootfs");
+  installBusybox(rootfs, busybox);
+  for (const dir of ["proc", "dev", "sys", "tmp", "etc"]) mkdirSync(join(rootfs, dir), { recursive: true });
+  const config = minimalOciConfig({ rootfs: "rootfs", args: ["tail", "/dev/zero"], hostname: "oom" });
+  config.linux = {
+    ...config.linux,
+    cgroupsPath: CONTAINER_BUNDLE.cgroupsPath,
+    resources: { ...config.linux?.resources, memory: { limit: CONTAINER_BUNDLE.memoryLimit } },
+  };
+  writeFileSync(join(bundle, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  writeFileSync(join(bundle, "memory-limit"), `${CONTAINER_BUNDLE.memoryLimit}\n`);
+  writeFileSync(join(bundle, "cgroup"), `${CONTAINER_BUNDLE.cgroupsPath.replace(/^\//, "")}\n`);
+}
+
 function installBusybox(rootfs: string, busybox: string): void {
   if (!isStaticElf(busybox)) throw new Error(`${busybox} is not a static ELF binary (install busybox-static)`);
   const bin = join(rootfs, "bin");
@@ -89,6 +119,7 @@ export function buildInitramfs(opts: InitramfsOptions): Initramfs {
   writeFileSync(join(rootfs, "etc/hostname"), "vmtest\n");
 
   installBusybox(rootfs, opts.busybox ?? "/bin/busybox");
+  installContainerBundle(rootfs, opts.busybox ?? "/bin/busybox");
   const modules = installModules(opts.kernel, opts.modules ?? VSOCK_MODULES, join(rootfs, "lib/modules/vmtest"));
   writeFileSync(join(rootfs, "lib/modules/vmtest/load-order"), modules.join("\n") + "\n");
 
