@@ -81,20 +81,26 @@ function listenVport(port: number, shell: string, log: Logger): void {
         } finally {
           closeFd(slave);
         }
+        // Bun's FileSink clears O_NONBLOCK on a terminal, and a blocking master makes the read
+        // stream below fail at once (ESPIPE): create the sink first, then set non-blocking.
+        // (Seen in the VM: the connection closed without a byte of the shell's output.)
+        const writer = Bun.file(master).writer();
         setNonBlocking(master);
-        const session: Session = { pid, master, writer: Bun.file(master).writer() };
+        const session: Session = { pid, master, writer };
         s.data = session;
         log.info("debug console connection", { shell_pid: pid });
         // pty → connection; EIO on the master means the shell (and its session) is gone.
-        void (async () => {
+        const pump = (async () => {
           try {
             for await (const chunk of Bun.file(master).stream()) s.write(chunk);
           } catch {
             // EIO: the slave side closed
           }
-          s.end();
         })();
-        void onExit(pid).then(() => s.end());
+        void pump.then(() => s.end());
+        // The shell's last words ("exit" right after a command) may still be in the pty when it
+        // is reaped: let the pump drain them, but do not wait on a background job holding the tty.
+        void onExit(pid).then(() => Promise.race([pump, Bun.sleep(1000)])).then(() => s.end());
       },
       data(s: Socket<Session | undefined>, chunk: Buffer) {
         const w = s.data?.writer;
