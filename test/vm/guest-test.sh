@@ -167,12 +167,17 @@ check_debug_console() {
 		report debug_console fail "boot with agent.debug_console_vport=PORT"
 		return 0
 	fi
+	start="$(date +%s)"
 	out="$(echo 'echo dbg-$((40+2)); exit' | timeout 40 $VSOCK_CAT 1 "$DEBUG_CONSOLE_VPORT" --timeout 30000 2>&1)"
 	rc=$?
-	if echo "$out" | grep -q dbg-42; then
-		report debug_console ok "shell on vport $DEBUG_CONSOLE_VPORT answered dbg-42"
+	took=$(($(date +%s) - start))
+	if ! echo "$out" | grep -q dbg-42; then
+		report debug_console fail "exit $rc after ${took}s: $(echo "$out" | tail -n 3 | oneline)"
+	elif [ $took -ge 25 ]; then
+		# `exit` must end the session: the agent closes the connection when the shell is gone.
+		report debug_console fail "answered, but the connection stayed open ${took}s after exit"
 	else
-		report debug_console fail "exit $rc: $(echo "$out" | tail -n 3 | oneline)"
+		report debug_console ok "shell on vport $DEBUG_CONSOLE_VPORT answered dbg-42, connection closed on exit (${took}s)"
 	fi
 }
 
