@@ -24,12 +24,29 @@ export class OutputStream {
     this.pull();
   }
 
-  /** Resolves with up to `len` bytes; an empty array means end of stream. */
-  async read(len: number): Promise<Uint8Array> {
+  /**
+   * Resolves with up to `len` bytes; an empty array means end of stream. When `signal` aborts
+   * (the caller's connection went away) the read rejects without taking any bytes, so output
+   * that arrives later goes to the next reader instead of a dead one.
+   */
+  async read(len: number, signal?: AbortSignal): Promise<Uint8Array> {
     if (len <= 0) len = 1;
     while (this.buffered === 0 && !this.eof) {
-      await new Promise<void>((r) => this.waiters.push(r));
+      if (signal?.aborted) throw signal.reason;
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        const onAbort = (): void => {
+          this.waiters = this.waiters.filter((w) => w !== wake);
+          resolve();
+        };
+        this.waiters.push(wake);
+        signal?.addEventListener("abort", onAbort, { once: true });
+      });
     }
+    if (signal?.aborted) throw signal.reason;
     if (this.buffered === 0) return new Uint8Array(0);
     const first = this.chunks[0]!;
     let out: Uint8Array;

@@ -38,11 +38,12 @@ export class ContainerProcess {
     return this.exitStatus === undefined;
   }
 
-  async read(which: "stdout" | "stderr", len: number): Promise<Uint8Array> {
+  /** ReadStdout/ReadStderr; `signal` = the call was abandoned (see OutputStream.read). */
+  async read(which: "stdout" | "stderr", len: number, signal?: AbortSignal): Promise<Uint8Array> {
     const s = which === "stdout" ? this.stdio.stdout : this.stdio.stderr;
     // With a terminal there is no separate stderr: report EOF at once, like Kata.
     if (!s) return new Uint8Array(0);
-    const data = await s.read(len);
+    const data = await s.read(len, signal);
     if (this.waited && this.outputDrained()) this.onGone(this);
     return data;
   }

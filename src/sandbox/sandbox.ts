@@ -40,7 +40,12 @@ export class Sandbox {
 
   /** DestroySandbox: every container removed, the pid namespace released. */
   async destroy(): Promise<void> {
-    for (const c of [...this.containers.values()]) {
+    for (const [id, c] of [...this.containers]) {
+      // An id reserved by a CreateContainer still in progress has no container yet.
+      if (!c) {
+        this.opts.log.warn("container still being created on DestroySandbox", { container: id });
+        continue;
+      }
       try {
         await c.remove(10);
       } catch (e) {

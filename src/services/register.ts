@@ -49,8 +49,8 @@ export function agentHandlers(d: ServiceDeps): Record<string, TypedHandler> {
       }
       return { len: await p.writeStdin(r.data) };
     },
-    ReadStdout: async (r: grpc.ReadStreamRequest) => ({ data: await sb.container(r.container_id).process(r.exec_id).read("stdout", r.len) }),
-    ReadStderr: async (r: grpc.ReadStreamRequest) => ({ data: await sb.container(r.container_id).process(r.exec_id).read("stderr", r.len) }),
+    ReadStdout: async (r: grpc.ReadStreamRequest, ctx) => ({ data: await sb.container(r.container_id).process(r.exec_id).read("stdout", r.len, ctx.signal) }),
+    ReadStderr: async (r: grpc.ReadStreamRequest, ctx) => ({ data: await sb.container(r.container_id).process(r.exec_id).read("stderr", r.len, ctx.signal) }),
     CloseStdin: async (r: grpc.CloseStdinRequest) => (await sb.container(r.container_id).process(r.exec_id).closeStdin(), empty),
     TtyWinResize: (r: grpc.TtyWinResizeRequest) => (sb.container(r.container_id).process(r.exec_id).resizeTty(r.row, r.column), empty),
     GetOOMEvent: async (_r: grpc.GetOOMEventRequest, ctx) => ({ container_id: await sb.nextOomEvent(ctx.signal) }),
