@@ -6,7 +6,7 @@ import { Container, type ContainerEnv } from "../container/container.ts";
 import { validateId } from "../container/id.ts";
 import { exists, invalid, precondition } from "../errors.ts";
 import { abortInit, createInit, type Created } from "../sys/launcher.ts";
-import type { LaunchPlan } from "../sys/launch-plan.ts";
+import { hostProcessPlan, type LaunchPlan } from "../sys/launch-plan.ts";
 import { setHostname } from "../sys/host.ts";
 
 export interface SandboxOptions {
@@ -126,12 +126,14 @@ export class Sandbox {
   }
 }
 
-/** A process that only holds a new pid namespace: the launcher's gate, never started. */
+/**
+ * A process that only holds a new pid namespace: the launcher's gate, never started. The launcher
+ * checks at create time that the executable exists (so a bad args[0] fails CreateContainer), so
+ * name one that always does: the agent's own binary, which is never exec'd here.
+ */
 function pidnsHolderPlan(): LaunchPlan {
-  return {
-    namespaces: [{ kind: "pid" }], rootReadonly: false, rootPropagation: 0, mounts: [], devices: [], symlinks: [],
-    maskedPaths: [], readonlyPaths: [], sysctls: [], rlimits: [], uid: 0, gid: 0, additionalGids: [],
-    caps: null, noNewPrivileges: true, terminal: false, cwd: "/", exe: "/sandbox-pidns-holder", args: ["pidns-holder"],
-    env: [], stdio: [-1, -1, -1], cgroupProcsFds: [],
-  };
+  return hostProcessPlan({
+    namespaces: [{ kind: "pid" }], noNewPrivileges: true, exe: "/proc/self/exe", args: ["sandbox-pidns-holder"],
+    env: [], stdio: [-1, -1, -1],
+  });
 }
