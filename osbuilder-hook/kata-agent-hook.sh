@@ -27,7 +27,8 @@ usage: $prog ROOTFS_DIR [--agent PATH] [--init yes|no] [--init-shim yes|no] [--i
   --init yes|no      install the agent as /sbin/init (default: \$AGENT_INIT or "no")
   --init-shim yes|no with --init yes: /init mounts /proc then execs /sbin/init (default: \$AGENT_INIT_SHIM
                      or "yes"; needs a C compiler, \$CC or cc); "no": /init -> /sbin/init
-  --initrd OUT.img also pack ROOTFS_DIR as a gzip'd newc cpio initrd (gzip level: \$INITRD_GZIP_LEVEL, default 6)
+  --initrd OUT.img also pack ROOTFS_DIR as a gzip'd newc cpio initrd (gzip level: \$INITRD_GZIP_LEVEL, default 6;
+                   0 = no compression: bigger, but the kernel skips inflating it, faster under emulation)
 EOF
 	exit "${1:-2}"
 }
@@ -62,7 +63,8 @@ case "$init_shim" in yes | no) ;; *) die "AGENT_INIT_SHIM/--init-shim must be ye
 [ -e "$agent" ] || die "agent binary '$agent' does not exist (build it with 'npm run build', or pass --agent)"
 [ -f "$agent" ] && [ -x "$agent" ] || die "agent binary '$agent' is not an executable file"
 gzip_level="${INITRD_GZIP_LEVEL:-6}"
-case "$gzip_level" in [1-9]) ;; *) die "INITRD_GZIP_LEVEL must be 1..9, got '$gzip_level'" ;; esac
+case "$gzip_level" in [0-9]) ;; *) die "INITRD_GZIP_LEVEL must be 0..9, got '$gzip_level'" ;; esac
+compress() { if [ "$gzip_level" = 0 ]; then cat; else gzip "-$gzip_level"; fi; }
 
 # A rootfs may contain absolute symlinks (e.g. lib64 -> /usr/lib64) that would resolve on the build
 # host; refuse to write anywhere whose real location is outside the rootfs.
@@ -189,7 +191,7 @@ if [ -n "$initrd" ]; then
 	mkdir -p "$(dirname "$initrd")"
 	# Files owned by root in the image whoever builds it; write aside and rename so a failed pack
 	# never leaves a truncated initrd behind.
-	(cd "$rootfs" && find . | LC_ALL=C sort | cpio --quiet -H newc -o -R +0:+0 | gzip "-$gzip_level") >"$initrd.hook-tmp" \
+	(cd "$rootfs" && find . | LC_ALL=C sort | cpio --quiet -H newc -o -R +0:+0 | compress) >"$initrd.hook-tmp" \
 		|| { rm -f "$initrd.hook-tmp"; die "packing the initrd failed"; }
 	mv -f "$initrd.hook-tmp" "$initrd"
 	info "packed $initrd ($(du -k "$initrd" | cut -f1) KiB)"

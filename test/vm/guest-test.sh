@@ -103,28 +103,27 @@ check_cgroup2() {
 	fi
 }
 
-# 4. A busybox container through its whole life, with agent-ctl's short forms. The expected words
-#    are computed by the container's shell (hello-42, exit 3), so they cannot come from our
-#    command line; pid=1 shows it runs in its own PID namespace.
+# 4. CreateSandbox, then a busybox container through its whole life with agent-ctl's short forms.
+#    The expected words are computed by the container's shell (hello-42, exit 3), so they cannot
+#    come from our command line; pid=1 shows it runs in its own PID namespace. The last call, on
+#    the removed container, must fail: ctl stops there with exit 1.
 check_container_lifecycle() {
 	real_agent_only container_lifecycle || return 0
-	if ! out="$(ctl -c "CreateSandbox sid=sb-vmtest hostname=vmtest" 2>&1)"; then
-		report container_lifecycle fail "CreateSandbox: $(echo "$out" | tail -n 3 | oneline)"
-		return 0
-	fi
-	out="$(ctl -c "CreateContainer cid=hello rootfs=$BUNDLE/rootfs cmd=\"sh -c 'echo hello-\$((6*7)) pid=\$\$; exit 3'\"" \
-		-c "StartContainer cid=hello" -c "ReadAll cid=hello" -c "WaitProcess cid=hello" -c "RemoveContainer cid=hello" 2>&1)"
+	out="$(ctl -c "CreateSandbox sid=sb-vmtest hostname=vmtest" \
+		-c "CreateContainer cid=hello rootfs=$BUNDLE/rootfs cmd=\"sh -c 'echo hello-\$((6*7)) pid=\$\$; exit 3'\"" \
+		-c "StartContainer cid=hello" -c "ReadAll cid=hello" -c "WaitProcess cid=hello" -c "RemoveContainer cid=hello" \
+		-c "WaitProcess cid=hello" 2>&1)"
 	rc=$?
-	if [ $rc -ne 0 ]; then
-		report container_lifecycle fail "ctl exit $rc: $(echo "$out" | tail -n 4 | oneline)"
-	elif ! echo "$out" | grep -qx 'hello-42 pid=1'; then
-		report container_lifecycle fail "output 'hello-42 pid=1' not read: $(echo "$out" | oneline)"
+	if ! echo "$out" | grep -qx 'hello-42 pid=1'; then
+		report container_lifecycle fail "output 'hello-42 pid=1' not read (ctl exit $rc): $(echo "$out" | tail -n 6 | oneline)"
 	elif ! echo "$out" | grep -q '^WaitProcess: {"status":3}'; then
 		report container_lifecycle fail "WaitProcess is not exit code 3: $(echo "$out" | grep WaitProcess | oneline)"
 	elif ! echo "$out" | grep -q '^RemoveContainer: '; then
-		report container_lifecycle fail "RemoveContainer: $(echo "$out" | oneline)"
+		report container_lifecycle fail "RemoveContainer: $(echo "$out" | tail -n 3 | oneline)"
+	elif [ $rc -ne 1 ] || ! echo "$out" | tail -n 1 | grep -q 'WaitProcess: error: rpc error'; then
+		report container_lifecycle fail "the removed container still answers (ctl exit $rc): $(echo "$out" | tail -n 1 | oneline)"
 	else
-		report container_lifecycle ok "read 'hello-42 pid=1', WaitProcess status 3, removed"
+		report container_lifecycle ok "read 'hello-42 pid=1', WaitProcess status 3, removed ($(echo "$out" | tail -n 1 | sed 's/.*code = //' | oneline))"
 	fi
 }
 
@@ -189,7 +188,7 @@ check_log_vport() {
 		report log_vport fail "boot with agent.log_vport=PORT"
 		return 0
 	fi
-	out="$(timeout 20 $VSOCK_CAT 1 "$LOG_VPORT" --timeout 3000 </dev/null 2>&1)"
+	out="$(timeout 20 $VSOCK_CAT 1 "$LOG_VPORT" --timeout 1500 </dev/null 2>&1)"
 	total="$(echo "$out" | grep -c .)"
 	json="$(echo "$out" | grep -c '^{.*"level":"[A-Z]*".*}$')"
 	if [ "$json" -lt 3 ] || [ "$json" -ne "$total" ]; then

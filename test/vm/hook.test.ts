@@ -164,6 +164,17 @@ describe("kata-agent-hook.sh, AGENT_INIT=yes (initrd image)", () => {
     expect(listing).toMatch(/init -> \/sbin\/init/);
     expect(existsSync(`${img}.hook-tmp`)).toBe(false);
   });
+
+  test("INITRD_GZIP_LEVEL=0 packs the same cpio uncompressed", () => {
+    const rootfs = freshRootfs();
+    const img = join(scratch, `initrd-${counter}.img`);
+    mustHook([rootfs, "--agent", dynamicAgent, "--init", "yes", "--init-shim", "no", "--initrd", img], { INITRD_GZIP_LEVEL: "0" });
+    const cpio = readFileSync(img);
+    expect(cpio.toString("latin1", 0, 6)).toBe("070701");
+    const listing = Bun.spawnSync(["cpio", "-t", "--quiet"], { stdin: cpio }).stdout.toString();
+    expect(listing).toMatch(/^sbin\/init$/m);
+    expect(readFileSync(join(rootfs, "sbin/init")).equals(readFileSync(dynamicAgent))).toBe(true);
+  });
 });
 
 describe("kata-agent-hook.sh errors", () => {
@@ -193,6 +204,13 @@ describe("kata-agent-hook.sh errors", () => {
     expect(r.code).not.toBe(0);
     expect(r.out).toMatch(/outside the rootfs/);
     expect(readdirSync(outside)).toEqual([]);
+  });
+
+  test("INITRD_GZIP_LEVEL outside 0..9 is rejected", () => {
+    const r = hook([freshRootfs(), "--agent", dynamicAgent, "--initrd", join(scratch, "never.img")], { INITRD_GZIP_LEVEL: "fast" });
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/INITRD_GZIP_LEVEL must be 0\.\.9/);
+    expect(existsSync(join(scratch, "never.img"))).toBe(false);
   });
 
   test("AGENT_INIT with a bad value is rejected", () => {

@@ -23,7 +23,7 @@ export interface InitramfsOptions {
   /** Script started in the background by pre-init; null for none. Default: guest-test.sh. */
   guestScript?: string | null;
   modules?: string[];
-  /** gzip level for the initrd (the hook's default is 6; 1 packs ~2x faster, a bit larger). */
+  /** gzip level for the initrd (the hook's default is 6; 1 packs ~2x faster, a bit larger; 0 = none). */
   gzipLevel?: number;
   busybox?: string;
 }

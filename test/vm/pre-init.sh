@@ -9,6 +9,7 @@
 # so the agent finds nothing mounted, as in Kata. Knobs (kernel cmdline):
 #   vmtest.handoff=PATH   what to exec (default /init; /sbin/init skips the shim)
 #   vmtest.keep_mounts=1  leave proc/sys/dev mounted for the agent
+#   vmtest.stall=1        never start the agent: hang here (the host's hard timeout must end it)
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 
 mkdir -p /proc /sys /dev /run /tmp
@@ -41,6 +42,9 @@ for word in $(cat /proc/cmdline); do
 	case "$word" in
 	vmtest.handoff=*) handoff="${word#*=}" ;;
 	vmtest.keep_mounts=*) keep_mounts="${word#*=}" ;;
+	vmtest.stall=1)
+		say "stalled_uptime=$(cut -d' ' -f1 /proc/uptime)"
+		exec sleep 2147483647 ;;
 	esac
 done
 say "preinit_exec_uptime=$(cut -d' ' -f1 /proc/uptime) handoff=$handoff keep_mounts=$keep_mounts"
