@@ -13,7 +13,9 @@ import { createStdio } from "../process/stdio.ts";
 import { exists, invalid, notFound, precondition, AgentError } from "../errors.ts";
 import { validateId } from "./id.ts";
 import { validateSpec } from "./spec-validate.ts";
-import { planContainer, planExec } from "./plan.ts";
+import { planContainer, planExec, type CgroupView } from "./plan.ts";
+import { detectLayout, V1_CONTROLLERS } from "../cgroups/detect.ts";
+import { basename, join } from "node:path";
 import { runHooks, type Hook, type OciState } from "./hooks.ts";
 import { specHooks } from "./spec-hooks.ts";
 
@@ -92,6 +94,7 @@ export class Container {
           stdio: stdio.childFds,
           cgroupProcsFds: cgFds,
           sandboxPidnsPath: env.sandboxPidns,
+          cgroups: cgroupView(env.cgroupVersion, cgroup.path),
         });
         created = createInit(plan);
       } finally {
@@ -280,4 +283,19 @@ export class Container {
       }
     });
   }
+}
+
+/**
+ * What a "cgroup" mount in the spec shows inside the container. On v1 the planner binds the
+ * container's own cgroup of every hierarchy below a tmpfs; left to itself it cannot know those
+ * directories and would mount an empty tmpfs. Hierarchies are the v1 mounts below /sys/fs/cgroup
+ * with a controller the managers drive (the same rule the cgroup manager uses).
+ */
+function cgroupView(version: 1 | 2, cgroupPath: string): CgroupView {
+  if (version === 2) return { version: 2 };
+  const known = (c: string) => (V1_CONTROLLERS as readonly string[]).includes(c);
+  const controllers = detectLayout().v1
+    .filter((m) => m.mountPoint.startsWith("/sys/fs/cgroup/") && m.controllers.some(known))
+    .map((m) => ({ name: basename(m.mountPoint), hostPath: join(m.mountPoint, cgroupPath) }));
+  return { version: 1, controllers };
 }

@@ -124,4 +124,24 @@ describe.skipIf(!isRoot)("container resources (cgroup v1)", () => {
     expect((await rpc(h.c, "WaitProcess", { container_id: "oomout", exec_id: "" })).status).toBe(137);
     expect(text(await readAll(h.c, "oomout", "", "ReadStdout"))).toBe("before\n");
   });
+
+  test("the spec's cgroup mount shows the container's own cgroups, read-only", async () => {
+    cids.add("cgview");
+    const spec = h.spec(["sh", "-c", [
+      "echo limit=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)",
+      "echo pids=$(cat /sys/fs/cgroup/pids/pids.max)",
+      "echo first=$(sort -n /sys/fs/cgroup/pids/cgroup.procs | head -1)",
+      "echo 1 > /sys/fs/cgroup/pids/pids.max 2>/dev/null && echo write=ok || echo write=refused",
+      "ls /sys/fs/cgroup | tr '\\n' ' '",
+    ].join("; ")], { cid: "cgview" });
+    spec.Linux!.Resources = { ...spec.Linux!.Resources, Memory: { Limit: 40 * MiB }, Pids: { Limit: 33 } };
+    await h.create("cgview", spec);
+    await rpc(h.c, "StartContainer", { container_id: "cgview" });
+    const out = text(await readAll(h.c, "cgview", "", "ReadStdout"));
+    expect(out).toContain(`limit=${40 * MiB}\n`);
+    expect(out).toContain("pids=33\n");
+    expect(out).toContain("first=1\n"); // its own cgroup: the init (pid 1) is in it
+    expect(out).toContain("write=refused\n");
+    for (const c of ["memory", "pids", "cpu", "cpuacct", "freezer", "devices"]) expect(out.split("\n").at(-1)!.split(" ")).toContain(c);
+  });
 });
