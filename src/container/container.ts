@@ -41,6 +41,7 @@ export class Container {
   private created: Created | undefined;
   /** True until the create-time hooks ran: they see the OCI status "creating". */
   private creating = true;
+  private removing: Promise<void> | undefined;
   private oomSeen = 0;
   private readonly hooks: Record<string, Hook[]>;
 
@@ -237,8 +238,19 @@ export class Container {
     this.status = "running";
   }
 
-  /** RemoveContainer: kill, wait (timeout seconds; 0 = forever), poststop hooks, cgroup, stdio. */
-  async remove(timeoutSec: number): Promise<void> {
+  /**
+   * RemoveContainer: kill, wait (timeout seconds; 0 = forever), poststop hooks, cgroup, stdio.
+   * Concurrent calls share one removal (poststop hooks run once); a failed one may be retried.
+   */
+  remove(timeoutSec: number): Promise<void> {
+    this.removing ??= this.doRemove(timeoutSec).catch((e) => {
+      this.removing = undefined;
+      throw e;
+    });
+    return this.removing;
+  }
+
+  private async doRemove(timeoutSec: number): Promise<void> {
     if (this.status !== "stopped") {
       await this.killAll();
       const exited = this.init.exited;

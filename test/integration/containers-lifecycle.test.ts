@@ -2,6 +2,8 @@
 // codes, several waiters, signals, output delivered after exit, ReadStdout after WaitProcess, and
 // that nothing (mounts, cgroups, processes, fds) is left behind.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { cgroupDirs, Code, failure, fdCount, fdTargets, isRoot, readAll, rpc, startHarness, text, type Harness } from "./containers-harness.ts";
 
 let h: Harness;
@@ -116,6 +118,39 @@ describe.skipIf(!isRoot)("container lifecycle", () => {
     await rpc(h.c, "RemoveContainer", { container_id: "running", timeout: 5 });
     cids.delete("running");
     expect(performance.now() - t0).toBeLessThan(3000);
+  });
+
+  test("concurrent RemoveContainer calls: one removal, poststop runs once, all callers answered", async () => {
+    const log = join(h.dir, "poststop-once.log");
+    const hook = join(h.dir, "poststop-once.sh");
+    writeFileSync(hook, `#!/bin/sh\ncat > /dev/null; echo poststop >> ${log}\n`);
+    chmodSync(hook, 0o755);
+    const spec = h.spec(["sleep", "1000"], { cid: "rmrace" });
+    spec.Hooks = { Poststop: [{ Path: hook }] };
+    cids.add("rmrace");
+    await h.create("rmrace", spec);
+    await rpc(h.c, "StartContainer", { container_id: "rmrace" });
+    const results = await Promise.all([1, 2, 3].map(() => failure(rpc(h.c, "RemoveContainer", { container_id: "rmrace", timeout: 5 }))));
+    cids.delete("rmrace");
+    // Every caller sees success or "not found" (it was gone by then), never an internal error.
+    for (const r of results) expect([Code.OK, Code.INVALID_ARGUMENT]).toContain(r.code);
+    expect(results.filter((r) => r.code === Code.OK).length).toBeGreaterThanOrEqual(1);
+    expect(readFileSync(log, "utf8")).toBe("poststop\n");
+  });
+
+  test("StartContainer racing RemoveContainer leaves nothing behind", async () => {
+    for (let i = 0; i < 5; i++) {
+      const cid = `startrm${i}`;
+      cids.add(cid);
+      await h.create(cid, h.spec(["sleep", "1000"], { cid }));
+      const [s, r] = await Promise.all([
+        failure(rpc(h.c, "StartContainer", { container_id: cid })),
+        failure(rpc(h.c, "RemoveContainer", { container_id: cid, timeout: 5 })),
+      ]);
+      expect(r.code).toBe(Code.OK);
+      expect([Code.OK, Code.FAILED_PRECONDITION, Code.INTERNAL]).toContain(s.code);
+      cids.delete(cid);
+    }
   });
 
   test("no fd growth in the agent across 30 lifecycles", async () => {
