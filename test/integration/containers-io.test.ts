@@ -125,6 +125,17 @@ describe.skipIf(!isRoot)("container processes and stdio", () => {
     expect((await rpc(h.c, "WaitProcess", { container_id: "ttyinit", exec_id: "" })).status).toBe(0);
   });
 
+  test("a background child keeping stdout open: output, then EOF soon after the exec'd process exits", async () => {
+    await run("bgkid", ["sleep", "1000"]);
+    await exec("bgkid", "bg1", ["sh", "-c", "sleep 100 & echo hi; exit 4"]);
+    const t0 = performance.now();
+    const out = text(await readAll(h.c, "bgkid", "bg1", "ReadStdout"));
+    const ms = performance.now() - t0;
+    expect(out).toBe("hi\n");
+    expect(ms).toBeLessThan(3000); // not the 100 s the sleep would hold the pipe
+    expect((await rpc(h.c, "WaitProcess", { container_id: "bgkid", exec_id: "bg1" })).status).toBe(4);
+  });
+
   test("10 MiB on stdout and stderr at once: nothing lost or reordered", async () => {
     const script = [
       "head -c 10485760 /dev/urandom > /tmp/big-o; head -c 10485760 /dev/urandom > /tmp/big-e",

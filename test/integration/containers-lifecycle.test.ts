@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cgroupDirs, Code, failure, fdCount, fdTargets, isRoot, readAll, rpc, startHarness, text, type Harness } from "./containers-harness.ts";
+import { cgroupDirs, childrenOf, Code, failure, fdCount, fdTargets, isRoot, readAll, rpc, startHarness, text, type Harness } from "./containers-harness.ts";
 
 let h: Harness;
 const cids = new Set<string>();
@@ -175,4 +175,37 @@ describe.skipIf(!isRoot)("container lifecycle", () => {
     if (after.length > before.length) expect(after.filter((x) => !before.includes(x))).toEqual([]);
     expect(fdCount(h.pid)).toBeLessThanOrEqual(before.length);
   }, 120_000);
+
+  test("no fd or process growth across 20 rounds of init + exec with stdin + exec with a tty", async () => {
+    const round = async (i: number) => {
+      const cid = `mix${i}`;
+      await run(cid, ["sleep", "1000"]);
+      const cat = h.spec(["cat"]).Process!;
+      await rpc(h.c, "ExecProcess", { container_id: cid, exec_id: "cat", process: cat as never });
+      await rpc(h.c, "WriteStdin", { container_id: cid, exec_id: "cat", data: new TextEncoder().encode(`round ${i}\n`) });
+      await rpc(h.c, "CloseStdin", { container_id: cid, exec_id: "cat" });
+      expect(text(await readAll(h.c, cid, "cat", "ReadStdout"))).toBe(`round ${i}\n`);
+      const tty = h.spec(["sh", "-c", "echo tty"], { terminal: true }).Process!;
+      await rpc(h.c, "ExecProcess", { container_id: cid, exec_id: "tty", process: tty as never });
+      expect(text(await readAll(h.c, cid, "tty", "ReadStdout"))).toBe("tty\r\n");
+      await rpc(h.c, "WaitProcess", { container_id: cid, exec_id: "cat" });
+      await rpc(h.c, "WaitProcess", { container_id: cid, exec_id: "tty" });
+      await rpc(h.c, "RemoveContainer", { container_id: cid, timeout: 5 });
+      cids.delete(cid);
+    };
+    await round(0);
+    await Bun.sleep(200);
+    const before = fdTargets(h.pid);
+    const rssBefore = rssKiB(h.pid);
+    for (let i = 1; i <= 20; i++) await round(i);
+    await Bun.sleep(300);
+    const after = fdTargets(h.pid);
+    console.log(`20 mixed rounds: agent fds ${before.length} → ${after.length}, RSS ${rssBefore} → ${rssKiB(h.pid)} KiB`);
+    expect(after.filter((x) => !before.includes(x))).toEqual([]);
+    expect(childrenOf(h.pid)).toEqual([]);
+  }, 60_000);
 });
+
+function rssKiB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
+}
