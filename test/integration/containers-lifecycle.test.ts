@@ -78,6 +78,10 @@ describe.skipIf(!isRoot)("container lifecycle", () => {
     await run("kill", ["sleep", "1000"]);
     await rpc(h.c, "ExecProcess", { container_id: "kill", exec_id: "term", process: h.spec(["sleep", "999"]).Process as never });
     await rpc(h.c, "SignalProcess", { container_id: "kill", exec_id: "term", signal: 15 });
+    // Its output read to EOF first: then WaitProcess removes the entry at once (otherwise it stays
+    // readable for a while after the wait, see "ReadStdout after WaitProcess").
+    expect((await readAll(h.c, "kill", "term", "ReadStdout")).length).toBe(0);
+    expect((await readAll(h.c, "kill", "term", "ReadStderr")).length).toBe(0);
     expect((await rpc(h.c, "WaitProcess", { container_id: "kill", exec_id: "term" })).status).toBe(143);
     await rpc(h.c, "SignalProcess", { container_id: "kill", exec_id: "kill", signal: 9 });
     expect((await rpc(h.c, "WaitProcess", { container_id: "kill", exec_id: "" })).status).toBe(137);
