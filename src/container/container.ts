@@ -33,6 +33,8 @@ export interface ContainerEnv {
 }
 
 const SIGKILL = 9;
+/** How often a running container's OOM-kill counter is read (see startOomPolling). */
+const OOM_POLL_MS = 500;
 const ESRCH = 3;
 
 export class Container {
@@ -42,6 +44,7 @@ export class Container {
   /** True until the create-time hooks ran: they see the OCI status "creating". */
   private creating = true;
   private removing: Promise<void> | undefined;
+  private oomTimer: Timer | undefined;
   private oomSeen = 0;
   private readonly hooks: Record<string, Hook[]>;
 
@@ -144,6 +147,7 @@ export class Container {
     await startInit(created);
     // The workload may already have exited (and been reaped) by now.
     this.status = this.init.running ? "running" : "stopped";
+    if (this.status === "running") this.startOomPolling();
     try {
       await runHooks("poststart", this.hooks.poststart, this.state());
     } catch (e) {
@@ -251,6 +255,7 @@ export class Container {
   }
 
   private async doRemove(timeoutSec: number): Promise<void> {
+    this.stopOomPolling();
     if (this.status !== "stopped") {
       await this.killAll();
       const exited = this.init.exited;
@@ -277,23 +282,41 @@ export class Container {
     this.log.info("container removed", { container: this.id });
   }
 
-  /** Marks the container stopped when its init exits; reports OOM kills. */
+  /** Marks the container stopped when its init exits; reports OOM kills of our processes at once. */
   private watch(p: ContainerProcess): void {
     void p.exited.then((code) => {
       if (p === this.init && this.status !== "created") this.status = "stopped";
-      if (code === 128 + SIGKILL) {
-        let n = 0;
-        try {
-          n = this.cgroup.oomKilled();
-        } catch {
-          n = 0;
-        }
-        if (n > this.oomSeen) {
-          this.oomSeen = n;
-          this.env.onOom?.(this.id);
-        }
-      }
+      if (code === 128 + SIGKILL) this.checkOom();
+      if (p === this.init) this.stopOomPolling();
     });
+  }
+
+  /**
+   * The OOM killer may pick a process the agent did not start (a child of the init), which no
+   * exit of ours would reveal; Kata gets a memory.oom_control/memory.events notification for it.
+   * Bun's event loop cannot watch such an eventfd, so the counter is polled while the container runs.
+   */
+  private startOomPolling(): void {
+    this.oomTimer = setInterval(() => this.checkOom(), OOM_POLL_MS);
+    this.oomTimer.unref();
+  }
+
+  private stopOomPolling(): void {
+    if (this.oomTimer) clearInterval(this.oomTimer);
+    this.oomTimer = undefined;
+  }
+
+  private checkOom(): void {
+    let n = 0;
+    try {
+      n = this.cgroup.oomKilled();
+    } catch {
+      return; // the cgroup is gone
+    }
+    if (n > this.oomSeen) {
+      this.oomSeen = n;
+      this.env.onOom?.(this.id);
+    }
   }
 }
 

@@ -47,6 +47,17 @@ describe.skipIf(!isRoot)("container resources (cgroup v1)", () => {
     expect(ev.container_id).toBe("oomer");
   });
 
+  test("an OOM kill of a process the agent did not start is reported while the container runs", async () => {
+    const oom = rpc(h.c, "GetOOMEvent", {});
+    await run("oomchild", ["sh", "-c", "tail /dev/zero; echo survived; exec sleep 1000"], { Memory: { Limit: 32 * MiB, Swap: 32 * MiB } });
+    const out = await rpc(h.c, "ReadStdout", { container_id: "oomchild", exec_id: "", len: 100 });
+    expect(text(out.data!)).toBe("survived\n");
+    const t0 = performance.now();
+    const ev = await Promise.race([oom, Bun.sleep(5000).then(() => ({ container_id: "<no OOM event>" }))]);
+    expect(ev.container_id).toBe("oomchild");
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+
   test("pids limit 10: a fork loop cannot go past it", async () => {
     await run("pids", ["sleep", "1000"], { Pids: { Limit: 10 } });
     expect(cg("pids", "pids", "pids.max")).toBe("10");
