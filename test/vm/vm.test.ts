@@ -54,6 +54,19 @@ function measured(line: string): void {
 }
 const secs = (ms: number | undefined) => (ms === undefined ? "n/a" : `${(ms / 1000).toFixed(2)} s`);
 
+/** "name +1.2" per check, the time since the previous marker: where a slow boot spent it. */
+function checkDurations(r: BootResult): string {
+  let prev = r.firstMarkerMs ?? 0;
+  return [...r.checks.values()]
+    .sort((a, b) => a.atMs - b.atMs)
+    .map((c) => {
+      const d = c.atMs - prev;
+      prev = c.atMs;
+      return `${c.name} +${(d / 1000).toFixed(1)}`;
+    })
+    .join(", ");
+}
+
 function guestKernel(): string {
   return machine === "microvm" ? extractVmlinux(kernel!) : kernel!.bzImage;
 }
@@ -156,7 +169,7 @@ describe.skipIf(!canBoot || !hasAgent)(`VM with the agent as PID 1 (${agentBinar
           `first marker ${secs(r.firstMarkerMs ?? undefined)}, agent's first log line ${secs(agentStart)}, ` +
           `first Check answered ${secs(firstCheck)} (${r.facts.get("attempts")?.value ?? "?"} attempts), ` +
           `guest checks done ${secs(r.facts.get("guest_script_done_uptime")?.atMs)}, power-off ${secs(r.totalMs)}; ` +
-          `boot test ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+          `boot test ${((performance.now() - t0) / 1000).toFixed(1)} s; each check (s): ${checkDurations(r)}`,
       );
       expectCleanPowerOff(r);
       for (const name of AGENT_CHECKS) expectCheck(r, name);
