@@ -29,7 +29,11 @@ export class InputStream {
     // Serialise: each write is fully flushed before the next starts, so order is preserved
     // even when several WriteStdin calls are in flight.
     const p = this.queue.then(async () => {
-      sink.write(data);
+      // A write above the high-water mark returns a promise instead of a count, and that promise
+      // rejects on EPIPE (the process is gone): unawaited, it crashed the agent, and flush()
+      // then reported success for bytes that were never written.
+      const queued = sink.write(data);
+      if (typeof queued !== "number") await queued;
       await sink.flush();
       return data.length;
     });

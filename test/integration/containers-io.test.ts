@@ -73,11 +73,13 @@ describe.skipIf(!isRoot)("container processes and stdio", () => {
   test("stdin round trip through cat: WriteStdin, CloseStdin → EOF, output equals input", async () => {
     await run("cat", ["sleep", "1000"]);
     await exec("cat", "c1", ["cat"]);
-    const input = new Uint8Array(300_000).map((_, i) => (i * 7919) % 251);
+    const input = new Uint8Array(3_300_000).map((_, i) => (i * 7919) % 251);
     const reading = readAll(h.c, "cat", "c1", "ReadStdout", 65536);
     let written = 0;
-    for (let off = 0; off < input.length; off += 50_000) {
-      const r = await rpc(h.c, "WriteStdin", { container_id: "cat", exec_id: "c1", data: input.subarray(off, off + 50_000) });
+    // Small writes and writes far above the stdin sink's high-water mark (64 KiB).
+    for (const size of [50_000, 50_000, 1_000_000, 200_000, 2_000_000]) {
+      const r = await rpc(h.c, "WriteStdin", { container_id: "cat", exec_id: "c1", data: input.subarray(written, written + size) });
+      expect(r.len).toBe(size);
       written += r.len ?? 0;
     }
     expect(written).toBe(input.length);
@@ -95,6 +97,19 @@ describe.skipIf(!isRoot)("container processes and stdio", () => {
     expect(e.len).toBe(0);
     expect(text(await readAll(h.c, "cat0", "", "ReadStdout"))).toBe("abc\n");
     expect((await rpc(h.c, "WaitProcess", { container_id: "cat0", exec_id: "" })).status).toBe(0);
+  });
+
+  test("WriteStdin to a process that is gone fails cleanly (no crash), small or large", async () => {
+    await run("gone", ["true"]);
+    await Bun.sleep(200); // exited, not yet waited for: its stdin pipe has no reader any more
+    for (const size of [100_000, 10, 1 << 20]) {
+      const f = await failure(rpc(h.c, "WriteStdin", { container_id: "gone", exec_id: "", data: new Uint8Array(size) }));
+      expect({ size, code: f.code }).toEqual({ size, code: Code.INTERNAL });
+      expect(f.message).toContain("EPIPE");
+    }
+    await rpc(h.c, "CloseStdin", { container_id: "gone", exec_id: "" });
+    expect((await rpc(h.c, "WaitProcess", { container_id: "gone", exec_id: "" })).status).toBe(0);
+    expect(h.agent.proc.exitCode).toBeNull();
   });
 
   test("terminal: stty sees ConsoleSize and TtyWinResize; without tty → UNAVAILABLE", async () => {
