@@ -38,6 +38,24 @@ function hookPlan(h: Hook, stdio: [number, number, number]): LaunchPlan {
   return hostProcessPlan({ exe: h.path, args: h.args.length > 0 ? h.args : [h.path], env: h.env, stdio });
 }
 
+/**
+ * Gives the hook its state on stdin. A hook need not read it: one that has already exited makes
+ * the write fail with EPIPE, which is not an error of the hook (its exit status decides).
+ */
+async function writeState(fd: number, json: string): Promise<void> {
+  try {
+    const w = Bun.file(fd).writer();
+    const queued = w.write(json);
+    if (typeof queued !== "number") await queued;
+    await w.flush();
+    await w.end();
+  } catch {
+    // EPIPE: the hook did not read its stdin
+  } finally {
+    closeFd(fd);
+  }
+}
+
 /** Runs one hook to completion; throws HookError on any failure. */
 export async function runHook(kind: HookKind, index: number, h: Hook, state: OciState): Promise<void> {
   const [inR, inW] = pipe();
@@ -52,18 +70,14 @@ export async function runHook(kind: HookKind, index: number, h: Hook, state: Oci
     closeFd(inR);
     if (devnull >= 0) closeFd(devnull);
   }
-  const json = JSON.stringify(state);
-  // The state is small (well under a pipe buffer), so one write never blocks.
-  const w = Bun.file(inW).writer();
-  w.write(json);
-  await w.flush();
-  await w.end();
-  closeFd(inW);
   const exit = onExit(pid);
   let timer: Timer | undefined;
   const timedOut = new Promise<"timeout">((res) => {
     if (h.timeout && h.timeout > 0) timer = setTimeout(() => res("timeout"), h.timeout * 1000);
   });
+  // Not awaited: a hook that never reads a large state must still time out, and its exit (or
+  // kill) ends the write with EPIPE anyway. writeState never rejects and closes the fd itself.
+  void writeState(inW, JSON.stringify(state));
   const r = await Promise.race([exit, timedOut]);
   if (timer) clearTimeout(timer);
   if (r === "timeout") {

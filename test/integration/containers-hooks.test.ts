@@ -110,6 +110,26 @@ describe.skipIf(!isRoot)("OCI hooks", () => {
     expect(ms).toBeLessThan(5000);
   });
 
+  test("hooks that exit at once without reading stdin, also with a state larger than a pipe", async () => {
+    const spec = h.spec(["true"], { cid: "quickhooks" });
+    // ~200 KiB of annotations: the state JSON no longer fits a pipe buffer.
+    spec.Annotations = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`note${i}`, "x".repeat(1000)]));
+    spec.Hooks = { Prestart: Array.from({ length: 5 }, () => ({ Path: "/bin/true" })), CreateRuntime: [{ Path: "/bin/true" }] };
+    cids.add("quickhooks");
+    await h.create("quickhooks", spec);
+    await rpc(h.c, "StartContainer", { container_id: "quickhooks" });
+    expect((await rpc(h.c, "WaitProcess", { container_id: "quickhooks", exec_id: "" })).status).toBe(0);
+  });
+
+  test("a hook that never reads a large state still times out", async () => {
+    const spec = h.spec(["true"], { cid: "stuckhook" });
+    spec.Annotations = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`note${i}`, "x".repeat(1000)]));
+    spec.Hooks = { Prestart: [{ Path: "/bin/sleep", Args: ["sleep", "30"], Timeout: 1 }] };
+    cids.add("stuckhook");
+    const f = await failure(h.create("stuckhook", spec));
+    expect(f.message).toContain("timed out after 1 s");
+  });
+
   test("a hook that does not exist fails CreateContainer naming it", async () => {
     const spec = h.spec(["true"], { cid: "nohook" });
     spec.Hooks = { Prestart: [{ Path: "/no/such/hook", Args: ["hook"] }] };
