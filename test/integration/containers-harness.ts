@@ -103,11 +103,19 @@ export function fdTargets(pid: number): string[] {
   });
 }
 
-const V1_CONTROLLER_DIRS = ["memory", "pids", "cpu,cpuacct", "cpuset", "devices", "freezer", "blkio", "hugetlb"];
+const V1_CONTROLLERS = ["memory", "pids", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "hugetlb", "net_cls", "net_prio", "perf_event"];
 
-/** Existing v1 cgroup directories (one per controller) for a path relative to the hierarchy roots. */
+/** The v1 hierarchies as mounted here: "cpu" and "cpuacct" may be one "cpu,cpuacct" mount (with
+ *  symlinks, skipped) or two; named and unified hierarchies are not the agent's. */
+function v1Hierarchies(): string[] {
+  return readdirSync("/sys/fs/cgroup", { withFileTypes: true })
+    .filter((e) => e.isDirectory() && e.name.split(",").some((c) => V1_CONTROLLERS.includes(c)))
+    .map((e) => join("/sys/fs/cgroup", e.name));
+}
+
+/** Existing v1 cgroup directories (one per hierarchy) for a path relative to the hierarchy roots. */
 export function cgroupDirs(rel: string): string[] {
-  return V1_CONTROLLER_DIRS.map((c) => join("/sys/fs/cgroup", c, rel)).filter((d) => existsSync(d));
+  return v1Hierarchies().map((h) => join(h, rel)).filter((d) => existsSync(d));
 }
 
 /** Polls `f` until it returns true (or throws the last failure after `ms`). */
