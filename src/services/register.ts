@@ -7,11 +7,16 @@ import type { Sandbox } from "../sandbox/sandbox.ts";
 import type { TtrpcServer } from "../ttrpc/server.ts";
 import { AGENT_VERSION, API_VERSION } from "../version.ts";
 import { invalid } from "../errors.ts";
+import { copyFile } from "../guest/copy-file.ts";
+import { guestDetails } from "../guest/details.ts";
+import { reseedRandom, setGuestDateTime } from "../guest/clock-random.ts";
 import { typedHandlers, type TypedHandler } from "./typed.ts";
 
 export interface ServiceDeps {
   sandbox: Sandbox;
   log: Logger;
+  /** True when the agent is the guest's init (PID 1): it may set the clock. */
+  ownsMachine: boolean;
   /** Called after DestroySandbox answered: stop the server (and power off as PID 1). */
   onDestroySandbox: () => void;
 }
@@ -54,6 +59,11 @@ export function agentHandlers(d: ServiceDeps): Record<string, TypedHandler> {
     CloseStdin: async (r: grpc.CloseStdinRequest) => (await sb.container(r.container_id).process(r.exec_id).closeStdin(), empty),
     TtyWinResize: (r: grpc.TtyWinResizeRequest) => (sb.container(r.container_id).process(r.exec_id).resizeTty(r.row, r.column), empty),
     GetOOMEvent: async (_r: grpc.GetOOMEventRequest, ctx) => ({ container_id: await sb.nextOomEvent(ctx.signal) }),
+    GetGuestDetails: (r: grpc.GuestDetailsRequest) =>
+      guestDetails({ memBlockSize: r.mem_block_size, memHotplugProbe: r.mem_hotplug_probe, initDaemon: d.ownsMachine }),
+    CopyFile: (r: grpc.CopyFileRequest) => (copyFile(r), empty),
+    SetGuestDateTime: (r: grpc.SetGuestDateTimeRequest) => (setGuestDateTime(r.Sec, r.Usec, d.ownsMachine), empty),
+    ReseedRandomDev: (r: grpc.ReseedRandomDevRequest) => (reseedRandom(r.data), empty),
   };
 }
 
