@@ -1,0 +1,68 @@
+// 2. Container lifecycle of /bin/true in a busybox bundle: our agent over one ttRPC connection
+// (Create → Start → Wait → Remove, driven by containerd's Go ttRPC client) vs `runc run` and
+// `crun run` of the same bundle as whole commands, timed by the same Go program.
+import { join } from "node:path";
+import { writeAgentSpec, writeRuncBundle } from "../lib/bundle.ts";
+import type { BenchContext } from "../lib/context.ts";
+import { pick } from "../lib/context.ts";
+import { runJson, startAgent } from "../lib/procs.ts";
+import type { Row } from "../lib/report.ts";
+import { crun, runc, type Runtime } from "../lib/runtimes.ts";
+import { interleave, median, p99 } from "../lib/stats.ts";
+
+interface Samples {
+  samples_us: number[];
+}
+interface LifecycleResult extends Samples {
+  create: { p50_us: number };
+  start: { p50_us: number };
+  wait: { p50_us: number };
+  remove: { p50_us: number };
+}
+
+export async function lifecycleRows(ctx: BenchContext): Promise<Row[]> {
+  const dir = join(ctx.work, "lifecycle");
+  const spec = writeAgentSpec(join(dir, "true.pb"), ctx.rootfs, ["/bin/true"]);
+  const bundle = writeRuncBundle(join(dir, "bundle"), ctx.rootfs, ["/bin/true"]);
+  const runtimes = [runc(join(dir, "runc-state")), crun(join(dir, "crun-state"))];
+  const rounds = pick(ctx, 5, 20);
+  const perRound = pick(ctx, 10, 25);
+  const ours: number[] = [];
+  const steps: LifecycleResult[] = [];
+  const peers = new Map<string, number[]>(runtimes.map((r) => [r.name, []]));
+  const agent = await startAgent(ctx.agentBin, dir);
+  let round = 0;
+  try {
+    ctx.progress(`lifecycle: ${rounds} rounds × ${perRound} of agent, ${runtimes.map((r) => r.name).join(", ")}`);
+    const agentStep = async () => {
+      const r = await runJson<LifecycleResult>([ctx.go.client, "lifecycle", "-addr", agent.address, "-spec", spec, "-n", String(perRound), "-id", `lc-${round++}`]);
+      ours.push(...r.samples_us);
+      steps.push(r);
+    };
+    const peerStep = (rt: Runtime) => async () => {
+      if (rt.missing) return;
+      const tag = `${rt.name}-${round++}`;
+      const r = await runJson<Samples>(rt.wrap([ctx.go.client, "command", "-n", String(perRound), "--", ...rt.argv("run", "-b", bundle.dir, `${tag}-{i}`)]));
+      peers.get(rt.name)!.push(...r.samples_us);
+    };
+    await interleave(rounds, [agentStep, ...runtimes.map(peerStep)]);
+  } finally {
+    await agent.stop();
+  }
+  const ms = (xs: number[]) => (xs.length ? median(xs) / 1000 : null);
+  const stepMedians = Object.fromEntries((["create", "start", "wait", "remove"] as const).map((k) => [k, median(steps.map((s) => s[k].p50_us))]));
+  const detail = { rounds, perRound, client: "Go ttRPC client (bench-client lifecycle)", ourP99Ms: p99(ours) / 1000, stepMediansUs: stepMedians,
+    peers: Object.fromEntries([...peers].map(([k, v]) => [k, { medianMs: ms(v), p99Ms: v.length ? p99(v) / 1000 : null }])) };
+  return runtimes.map((rt, i): Row => ({
+    id: `lifecycle_vs_${rt.name}`,
+    what: `lifecycle /bin/true vs ${rt.name} run`,
+    unit: "ms",
+    value: ms(ours),
+    anchor: ms(peers.get(rt.name)!),
+    anchorName: `${rt.name} run (whole command)`,
+    target: { kind: "ratio", better: "lower", limit: rt.name === "runc" ? 0.5 : 0.6 },
+    na: rt.missing ?? undefined,
+    note: i === 0 ? "agent driven by the Go ttRPC client over one connection" : undefined,
+    detail,
+  }));
+}

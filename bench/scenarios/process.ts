@@ -1,0 +1,140 @@
+// 5. Start-to-ready, 6. idle memory and growth after many lifecycles, 7. binary size.
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeAgentSpec } from "../lib/bundle.ts";
+import type { BenchContext } from "../lib/context.ts";
+import { MiB, pick } from "../lib/context.ts";
+import { fdCount, memoryOf, runJson, startAgent, startGoServer, threadCount, writeAgentConfig, type Memory } from "../lib/procs.ts";
+import type { Row } from "../lib/report.ts";
+import { interleave, median, p99 } from "../lib/stats.ts";
+
+interface Samples {
+  samples_us: number[];
+}
+
+/** exec → first Check answered, timed by bench-client (dial every 50 µs, then one Check). */
+export async function startupRows(ctx: BenchContext): Promise<Row[]> {
+  const dir = join(ctx.work, "startup");
+  mkdirSync(dir, { recursive: true });
+  const agentSock = join(dir, "agent.sock");
+  const config = writeAgentConfig(dir, agentSock);
+  const goSock = join(dir, "go.sock");
+  const rounds = pick(ctx, 5, 10);
+  const perRound = pick(ctx, 3, 10);
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  ctx.progress(`start-to-ready: ${rounds} rounds × ${perRound}`);
+  await interleave(rounds, [
+    async () => void ours.push(...(await runJson<Samples>([ctx.go.client, "startup", "-addr", `unix://${agentSock}`, "-n", String(perRound), "--", ctx.agentBin, "--config", config])).samples_us),
+    async () => void theirs.push(...(await runJson<Samples>([ctx.go.client, "startup", "-addr", `unix://${goSock}`, "-n", String(perRound), "--", ctx.go.server, "-addr", `unix://${goSock}`])).samples_us),
+  ]);
+  return [{
+    id: "start_to_ready", what: "start-to-ready (exec → Check answered)", unit: "ms", value: median(ours) / 1000, anchor: median(theirs) / 1000,
+    anchorName: "Go ttRPC server", target: { kind: "absolute", better: "lower", limit: 15 },
+    detail: { rounds, perRound, oursP99Ms: p99(ours) / 1000, anchorP99Ms: p99(theirs) / 1000 },
+  }];
+}
+
+const mib = (kib: number) => kib / 1024;
+
+/** Memory of a freshly started server after one Check and a short settle. */
+async function idleMemory(ctx: BenchContext, start: () => Promise<{ pid: number; address: string; stop(): Promise<void> }>): Promise<Memory & { fds: number; threads: number }> {
+  const s = await start();
+  try {
+    await runJson([ctx.go.client, "check", "-addr", s.address, "-inflight", "1", "-calls", "1", "-warmup", "0"]);
+    await Bun.sleep(1000);
+    return { ...memoryOf(s.pid), fds: fdCount(s.pid), threads: threadCount(s.pid) };
+  } finally {
+    await s.stop();
+  }
+}
+
+export async function memoryRows(ctx: BenchContext): Promise<Row[]> {
+  const dir = join(ctx.work, "memory");
+  const samples = pick(ctx, 1, 3);
+  const ours: Awaited<ReturnType<typeof idleMemory>>[] = [];
+  const theirs: Awaited<ReturnType<typeof idleMemory>>[] = [];
+  ctx.progress(`idle memory: ${samples} fresh start(s) each`);
+  await interleave(samples, [
+    async () => void ours.push(await idleMemory(ctx, () => startAgent(ctx.agentBin, dir))),
+    async () => void theirs.push(await idleMemory(ctx, () => startGoServer(ctx.go.server, dir))),
+  ]);
+  const med = (xs: typeof ours, f: (m: (typeof ours)[number]) => number) => median(xs.map(f));
+  const rows: Row[] = [
+    { id: "idle_rss", what: "idle RSS total (VmRSS)", unit: "MiB", value: mib(med(ours, (m) => m.rssKiB)), anchor: mib(med(theirs, (m) => m.rssKiB)),
+      anchorName: "Go ttRPC server", target: { kind: "absolute", better: "lower", limit: 45 }, detail: { ours, go: theirs } },
+    { id: "idle_anon", what: "idle RSS anonymous (RssAnon)", unit: "MiB", value: mib(med(ours, (m) => m.anonKiB)), anchor: mib(med(theirs, (m) => m.anonKiB)),
+      anchorName: "Go ttRPC server", target: { kind: "absolute", better: "lower", limit: 8 } },
+    { id: "idle_pss", what: "idle PSS (smaps_rollup)", unit: "MiB", value: mib(med(ours, (m) => m.pssKiB)), anchor: mib(med(theirs, (m) => m.pssKiB)),
+      anchorName: "Go ttRPC server" },
+  ];
+  return [...rows, ...(await growthRows(ctx, dir))];
+}
+
+/** RSS and open fds of one agent before and after N container lifecycles. */
+async function growthRows(ctx: BenchContext, dir: string): Promise<Row[]> {
+  const total = pick(ctx, 300, 10_000);
+  const warm = pick(ctx, 30, 200);
+  const chunk = 1000;
+  const spec = writeAgentSpec(join(dir, "true.pb"), ctx.rootfs, ["/bin/true"]);
+  const agent = await startAgent(ctx.agentBin, dir, "growth");
+  try {
+    const atStart = memoryOf(agent.pid);
+    const fdsAtStart = fdCount(agent.pid);
+    ctx.progress(`growth: ${warm} warm-up + ${total} lifecycles`);
+    await runJson([ctx.go.client, "lifecycle", "-addr", agent.address, "-spec", spec, "-n", String(warm), "-id", "warm"]);
+    await Bun.sleep(500);
+    const before = memoryOf(agent.pid);
+    const fdsBefore = fdCount(agent.pid);
+    const t0 = performance.now();
+    const medians: number[] = [];
+    for (let done = 0, i = 0; done < total; i++) {
+      const n = Math.min(chunk, total - done);
+      const r = await runJson<Samples>([ctx.go.client, "lifecycle", "-addr", agent.address, "-spec", spec, "-n", String(n), "-id", `g${i}`], 1_800_000);
+      medians.push(median(r.samples_us) / 1000);
+      done += n;
+      if (!ctx.quick) ctx.progress(`growth: ${done}/${total}, RSS ${mib(memoryOf(agent.pid).rssKiB).toFixed(1)} MiB, fds ${fdCount(agent.pid)}`);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    await Bun.sleep(1000);
+    const after = memoryOf(agent.pid);
+    const fdsAfter = fdCount(agent.pid);
+    const detail = { lifecycles: total, warmup: warm, seconds, chunkMedianMs: medians, atStart, fdsAtStart, before, fdsBefore, after, fdsAfter };
+    return [
+      { id: "growth_rss", what: `RSS growth over ${total} lifecycles`, unit: "MiB", value: mib(after.rssKiB - before.rssKiB), anchor: null, anchorName: "",
+        target: { kind: "absolute", better: "lower", limit: 2 }, note: `RSS ${mib(before.rssKiB).toFixed(1)} → ${mib(after.rssKiB).toFixed(1)} MiB after ${warm} warm-up lifecycles`, detail },
+      { id: "growth_anon", what: `anon RSS growth over ${total} lifecycles`, unit: "MiB", value: mib(after.anonKiB - before.anonKiB), anchor: null, anchorName: "" },
+      { id: "growth_fds", what: `open fd growth over ${total} lifecycles`, unit: "fds", value: fdsAfter - fdsBefore, anchor: null, anchorName: "",
+        target: { kind: "absolute", better: "lower", limit: 0 }, note: `${fdsBefore} → ${fdsAfter}` },
+    ];
+  } finally {
+    await agent.stop();
+  }
+}
+
+/** Raw and `xz -T0 -6` size; the xz figure is cached per binary (size, mtime) since it takes ~30 s. */
+export async function sizeRows(ctx: BenchContext): Promise<Row[]> {
+  const st = statSync(ctx.agentBin);
+  const cache = join(ctx.work, "..", "xz-size.json");
+  const key = `${ctx.agentBin}:${st.size}:${st.mtimeMs}`;
+  let xz: number | undefined;
+  if (existsSync(cache)) {
+    const c = JSON.parse(readFileSync(cache, "utf8")) as { key: string; xz: number };
+    if (c.key === key) xz = c.xz;
+  }
+  if (xz === undefined && Bun.which("xz")) {
+    ctx.progress("size: xz -T0 -6 of the binary");
+    const p = Bun.spawn(["xz", "-T0", "-6", "-c", ctx.agentBin], { stdout: "pipe", stderr: "inherit" });
+    let n = 0;
+    for await (const chunk of p.stdout) n += chunk.length;
+    if ((await p.exited) === 0) {
+      xz = n;
+      writeFileSync(cache, JSON.stringify({ key, xz }));
+    }
+  }
+  return [
+    { id: "size_raw", what: "binary size", unit: "MiB", value: st.size / MiB, anchor: null, anchorName: "" },
+    { id: "size_xz", what: "binary size, xz -T0 -6", unit: "MiB", value: xz === undefined ? null : xz / MiB, anchor: null, anchorName: "",
+      na: xz === undefined ? "xz not installed" : undefined },
+  ];
+}

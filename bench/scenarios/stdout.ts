@@ -1,0 +1,72 @@
+// 4. 1 GiB of container stdout read through ReadStdout(len) by containerd's Go ttRPC client, vs a
+// raw pipe read of the same bytes in Bun (`head -c 1G /dev/zero` spawned, its stdout stream read
+// to the end). Both clocks run from the writer's start to EOF; the ratio is of throughputs.
+import { join } from "node:path";
+import { writeAgentSpec } from "../lib/bundle.ts";
+import type { BenchContext } from "../lib/context.ts";
+import { GiB, MiB, pick } from "../lib/context.ts";
+import { memoryOf, runJson, startAgent } from "../lib/procs.ts";
+import type { Row } from "../lib/report.ts";
+import { interleave, median } from "../lib/stats.ts";
+
+interface StdoutResult {
+  bytes: number;
+  reads: number;
+  seconds: number;
+  mib_per_sec: number;
+}
+
+/** MiB/s of reading `bytes` from a spawned `head -c` through Bun's stdout stream. */
+export async function rawPipeMiBps(bytes: number): Promise<number> {
+  const t0 = performance.now();
+  const p = Bun.spawn(["head", "-c", String(bytes), "/dev/zero"], { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+  let got = 0;
+  const reader = p.stdout.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    got += value.length;
+  }
+  const s = (performance.now() - t0) / 1000;
+  await p.exited;
+  if (got !== bytes) throw new Error(`raw pipe read ${got} bytes, want ${bytes}`);
+  return bytes / MiB / s;
+}
+
+export async function stdoutRows(ctx: BenchContext): Promise<Row[]> {
+  const dir = join(ctx.work, "stdout");
+  const bytes = GiB;
+  const spec = writeAgentSpec(join(dir, "head.pb"), ctx.rootfs, ["head", "-c", String(bytes), "/dev/zero"]);
+  const agent = await startAgent(ctx.agentBin, dir);
+  let n = 0;
+  const once = async (len: number) =>
+    runJson<StdoutResult>([ctx.go.client, "stdout", "-addr", agent.address, "-spec", spec, "-len", String(len), "-bytes", String(bytes), "-id", `out-${n++}`]);
+  try {
+    // The largest len that fits a 4 MiB ttRPC frame with its envelope is a little under 4 MiB.
+    const lens = pick(ctx, [MiB], [64 << 10, 256 << 10, MiB, 4 * MiB - 4096]);
+    const sweep: Record<string, number> = {};
+    let best = lens[0]!;
+    if (lens.length > 1) {
+      for (const len of lens) {
+        ctx.progress(`stdout: sweep len=${len}`);
+        sweep[String(len)] = (await once(len)).mib_per_sec;
+        if (sweep[String(len)]! > (sweep[String(best)] ?? 0)) best = len;
+      }
+    }
+    const rounds = pick(ctx, 1, 3);
+    const ours: StdoutResult[] = [];
+    const raw: number[] = [];
+    ctx.progress(`stdout: ${rounds} rounds of 1 GiB, len=${best}`);
+    await interleave(rounds, [async () => void ours.push(await once(best)), async () => void raw.push(await rawPipeMiBps(bytes))]);
+    const memAfter = memoryOf(agent.pid);
+    return [{
+      id: "stdout_1g", what: `1 GiB stdout via ReadStdout (len ${best >= MiB ? `${(best / MiB).toFixed(2)} MiB` : `${best >> 10} KiB`})`, unit: "MiB/s",
+      value: median(ours.map((r) => r.mib_per_sec)), anchor: median(raw), anchorName: "raw pipe read in Bun",
+      target: { kind: "ratio", better: "higher", limit: 0.4 },
+      note: `agent RSS after the reads: ${(memAfter.rssKiB / 1024).toFixed(0)} MiB (anon ${(memAfter.anonKiB / 1024).toFixed(0)} MiB)`,
+      detail: { rounds, len: best, sweepMiBps: sweep, ours, rawMiBps: raw, agentMemoryAfter: memAfter, client: "Go ttRPC client, one ReadStdout in flight" },
+    }];
+  } finally {
+    await agent.stop();
+  }
+}
