@@ -3,7 +3,7 @@
 // Prints a table on stdout (progress on stderr) and writes bench/results/<timestamp>.json and
 // bench/results/latest.json. Needs root (containers, cgroups), the Go toolchain and Debian's
 // containerd ttrpc sources (Go peers), runc and crun (anchors), qemu + a kernel for the VM row.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildGoPeers } from "./lib/go-build.ts";
 import { makeRootfs } from "./lib/bundle.ts";
@@ -56,7 +56,11 @@ async function main(): Promise<number> {
   mkdirSync(work, { recursive: true });
   const go = buildGoPeers();
   const rootfs = await makeRootfs(join(base, "shared"));
-  const ctx: BenchContext = { quick, work, agentBin, go, rootfs, progress };
+  // A private copy: other people may rebuild dist/ while a long run is going.
+  const agentCopy = join(work, "kata-agent");
+  copyFileSync(agentBin, agentCopy);
+  chmodSync(agentCopy, 0o755);
+  const ctx: BenchContext = { quick, work, agentBin: agentCopy, go, rootfs, progress };
 
   const rows: Row[] = [];
   const failures: Record<string, string> = {};

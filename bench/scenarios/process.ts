@@ -112,11 +112,11 @@ async function growthRows(ctx: BenchContext, dir: string): Promise<Row[]> {
   }
 }
 
-/** Raw and `xz -T0 -6` size; the xz figure is cached per binary (size, mtime) since it takes ~30 s. */
+/** Raw and `xz -T0 -6` size; the xz figure is cached per binary content, since it takes ~45 s here. */
 export async function sizeRows(ctx: BenchContext): Promise<Row[]> {
   const st = statSync(ctx.agentBin);
   const cache = join(ctx.work, "..", "xz-size.json");
-  const key = `${ctx.agentBin}:${st.size}:${st.mtimeMs}`;
+  const key = `${st.size}:${Bun.hash(readFileSync(ctx.agentBin)).toString(16)}`;
   let xz: number | undefined;
   if (existsSync(cache)) {
     const c = JSON.parse(readFileSync(cache, "utf8")) as { key: string; xz: number };
