@@ -3,7 +3,7 @@
 // Prints a table on stdout (progress on stderr) and writes bench/results/<timestamp>.json and
 // bench/results/latest.json. Needs root (containers, cgroups), the Go toolchain and Debian's
 // containerd ttrpc sources (Go peers), runc and crun (anchors), qemu + a kernel for the VM row.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildGoPeers } from "./lib/go-build.ts";
 import { makeRootfs } from "./lib/bundle.ts";
@@ -58,10 +58,13 @@ async function main(): Promise<number> {
   const rootfs = await makeRootfs(join(base, "shared"));
   // A private copy: other people may rebuild dist/ while a long run is going.
   const agentCopy = join(work, "kata-agent");
+  const builtAt = statSync(agentBin).mtime.toISOString();
   copyFileSync(agentBin, agentCopy);
   chmodSync(agentCopy, 0o755);
   const ctx: BenchContext = { quick, work, agentBin: agentCopy, go, rootfs, progress };
 
+  const loadBefore = readFileSync("/proc/loadavg", "utf8").trim();
+  const machine = { ...machineInfo(agentCopy, agentBin, root), agentBuiltAt: builtAt, loadavgBefore: loadBefore };
   const rows: Row[] = [];
   const failures: Record<string, string> = {};
   try {
@@ -92,7 +95,7 @@ async function main(): Promise<number> {
     mode: quick ? "quick" : "full",
     seconds,
     command: `bun bench/run.ts ${args.join(" ")}`.trim(),
-    machine: machineInfo(agentBin, root),
+    machine: { ...machine, loadavgAfter: readFileSync("/proc/loadavg", "utf8").trim() },
     rows: rows.map(toJson),
     failures,
     table: lines,

@@ -11,7 +11,8 @@ function cmd(argv: string[]): string {
   }
 }
 
-export function machineInfo(agentBin: string, root: string): Record<string, unknown> {
+/** `agentBin` is the run's private copy; `source` where it was copied from. */
+export function machineInfo(agentBin: string, source: string, root: string): Record<string, unknown> {
   const os = /PRETTY_NAME="([^"]*)"/.exec(readFileSync("/etc/os-release", "utf8"))?.[1];
   const st = statSync(agentBin);
   return {
@@ -27,6 +28,6 @@ export function machineInfo(agentBin: string, root: string): Record<string, unkn
     qemu: cmd(["qemu-system-x86_64", "--version"]),
     gitCommit: cmd(["git", "-C", root, "rev-parse", "--short", "HEAD"]),
     gitDirty: cmd(["git", "-C", root, "status", "--porcelain", "--", "src"]) !== "",
-    agentBinary: { path: agentBin, bytes: st.size, built: st.mtime.toISOString() },
+    agentBinary: { copiedFrom: source, bytes: st.size, wyhash: Bun.hash(readFileSync(agentBin)).toString(16) },
   };
 }
