@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { writeAgentSpec } from "../lib/bundle.ts";
 import type { BenchContext } from "../lib/context.ts";
 import { GiB, MiB, pick } from "../lib/context.ts";
-import { memoryOf, runJson, startAgent } from "../lib/procs.ts";
+import { memoryOf, runJson, startAgent, startGoServer, type Server } from "../lib/procs.ts";
 import type { Row } from "../lib/report.ts";
 import { interleave, median } from "../lib/stats.ts";
 
@@ -44,10 +44,12 @@ export async function stdoutRows(ctx: BenchContext): Promise<Row[]> {
   const bytes = GiB;
   const spec = writeAgentSpec(join(dir, "dd.pb"), ctx.rootfs, writerArgs(bytes));
   const agent = await startAgent(ctx.agentBin, dir);
+  let go: Server | undefined;
   let n = 0;
   const once = async (len: number) =>
     runJson<StdoutResult>([ctx.go.client, "stdout", "-addr", agent.address, "-spec", spec, "-len", String(len), "-bytes", String(bytes), "-id", `out-${n++}`]);
   try {
+    go = await startGoServer(ctx.go.server, dir);
     // The largest len that fits a 4 MiB ttRPC frame with its envelope is a little under 4 MiB.
     const lens = pick(ctx, [MiB], [64 << 10, 256 << 10, MiB, 4 * MiB - 4096]);
     const sweep: Record<string, number> = {};
@@ -62,17 +64,30 @@ export async function stdoutRows(ctx: BenchContext): Promise<Row[]> {
     const rounds = pick(ctx, 1, 3);
     const ours: StdoutResult[] = [];
     const raw: number[] = [];
+    const ceiling: number[] = [];
+    const goServer = go;
     ctx.progress(`stdout: ${rounds} rounds of 1 GiB, len=${best}`);
-    await interleave(rounds, [async () => void ours.push(await once(best)), async () => void raw.push(await rawPipeMiBps(bytes))]);
+    await interleave(rounds, [
+      async () => void ours.push(await once(best)),
+      async () => void raw.push(await rawPipeMiBps(bytes)),
+      // The same client and calls against a Go ttRPC server that answers from memory: what the
+      // protocol with one call in flight allows on this machine, whoever the server is.
+      async () => void ceiling.push((await runJson<StdoutResult>([ctx.go.client, "readonly", "-addr", goServer.address, "-len", String(best), "-bytes", String(bytes)])).mib_per_sec),
+    ]);
     const memAfter = memoryOf(agent.pid);
     return [{
       id: "stdout_1g", what: `1 GiB stdout via ReadStdout (len ${best >= MiB ? `${(best / MiB).toFixed(2)} MiB` : `${best >> 10} KiB`})`, unit: "MiB/s",
       value: median(ours.map((r) => r.mib_per_sec)), anchor: median(raw), anchorName: "raw pipe read in Bun (same writer)",
       target: { kind: "ratio", better: "higher", limit: 0.4 },
       note: `agent RSS after the reads: ${(memAfter.rssKiB / 1024).toFixed(0)} MiB (anon ${(memAfter.anonKiB / 1024).toFixed(0)} MiB)`,
-      detail: { rounds, len: best, sweepMiBps: sweep, ours, rawMiBps: raw, agentMemoryAfter: memAfter, client: "Go ttRPC client, one ReadStdout in flight" },
+      detail: { rounds, len: best, sweepMiBps: sweep, ours, rawMiBps: raw, goCeilingMiBps: ceiling, agentMemoryAfter: memAfter, client: "Go ttRPC client, one ReadStdout in flight" },
+    }, {
+      id: "stdout_vs_go", what: "  same, vs ReadStdout from a Go ttRPC server", unit: "MiB/s", value: median(ours.map((r) => r.mib_per_sec)),
+      anchor: median(ceiling), anchorName: "Go server, data from memory (no pipe)",
+      note: "the protocol's ceiling here: same Go client, same len, one call in flight",
     }];
   } finally {
     await agent.stop();
+    await go?.stop();
   }
 }

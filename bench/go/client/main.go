@@ -6,6 +6,8 @@
 //   lifecycle -addr A -spec F -n K                          Create → Start → Wait → Remove, K times
 //   exec      -addr A -spec F -n K                          ExecProcess → WaitProcess of /bin/true, K times
 //   stdout    -addr A -spec F -len L -bytes B               ReadStdout until EOF; B bytes expected
+//   readonly  -addr A -len L -bytes B                       ReadStdout only (no container) until B bytes:
+//                                                           against bench-server, the protocol's ceiling
 //   startup   -addr A -n K -- CMD ARGS...                   exec CMD until its Check answers, K times
 //   command   -n K -- CMD ARGS...                           run CMD to completion K times ("{i}" in an
 //                                                           argument becomes the iteration number)
@@ -307,6 +309,28 @@ func runStdout(addr, specPath string, readLen uint32, want int64, id string) {
 		"mib_per_sec": float64(got) / 1048576 / wall.Seconds()})
 }
 
+func runReadOnly(addr string, readLen uint32, want int64) {
+	g := newAgent(addr)
+	defer g.c.Close()
+	var got int64
+	reads := 0
+	t0 := time.Now()
+	for got < want {
+		r, err := g.a.ReadStdout(bg(), &pb.ReadStreamRequest{ContainerId: "x", ExecId: "x", Len: readLen})
+		if err != nil {
+			fail("ReadStdout after %d bytes: %v", got, err)
+		}
+		if len(r.Data) == 0 {
+			fail("empty read after %d bytes", got)
+		}
+		got += int64(len(r.Data))
+		reads++
+	}
+	wall := time.Since(t0)
+	emit(map[string]interface{}{"mode": "readonly", "bytes": got, "reads": reads, "seconds": wall.Seconds(),
+		"mib_per_sec": float64(got) / 1048576 / wall.Seconds()})
+}
+
 // ---- start-to-ready ----
 
 // Starts argv, dials its socket every 50 µs until it accepts, then waits for one Check.
@@ -410,6 +434,8 @@ func main() {
 		runExec(*addr, *spec, *n, *id)
 	case "stdout":
 		runStdout(*addr, *spec, uint32(*readLen), *want, *id)
+	case "readonly":
+		runReadOnly(*addr, uint32(*readLen), *want)
 	case "startup":
 		runStartup(*addr, *n, fs.Args())
 	case "command":

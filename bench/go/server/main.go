@@ -29,6 +29,26 @@ func (health) Version(ctx context.Context, req *pb.CheckRequest) (*pb.VersionChe
 	return &pb.VersionCheckResponse{GrpcVersion: "0.0.1", AgentVersion: "bench-go"}, nil
 }
 
+// The ceiling of a ReadStdout stream over ttRPC with one call in flight: an AgentService that
+// only answers ReadStdout, with `len` zero bytes from a buffer it already has (no pipe, no copy
+// of the data), for ever. bench-client's `readonly` mode stops after the bytes it wants.
+func registerReadStdout(s *ttrpc.Server) {
+	zeros := make([]byte, 4<<20)
+	s.Register("grpc.AgentService", map[string]ttrpc.Method{
+		"ReadStdout": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
+			var req pb.ReadStreamRequest
+			if err := unmarshal(&req); err != nil {
+				return nil, err
+			}
+			n := int(req.Len)
+			if n > len(zeros) {
+				n = len(zeros)
+			}
+			return &pb.ReadStreamResponse{Data: zeros[:n]}, nil
+		},
+	})
+}
+
 func main() {
 	addr := flag.String("addr", "", "unix:///path to listen on")
 	flag.Parse()
@@ -45,6 +65,7 @@ func main() {
 		os.Exit(1)
 	}
 	pb.RegisterHealthService(s, health{})
+	registerReadStdout(s)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
