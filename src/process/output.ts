@@ -25,11 +25,12 @@ export class OutputStream {
   }
 
   /**
-   * Resolves with up to `len` bytes; an empty array means end of stream. When `signal` aborts
+   * Resolves with up to `len` bytes, as the chunks read from the fd; no chunks means end of
+   * stream. When `signal` aborts
    * (the caller's connection went away) the read rejects without taking any bytes, so output
    * that arrives later goes to the next reader instead of a dead one.
    */
-  async read(len: number, signal?: AbortSignal): Promise<Uint8Array> {
+  async readChunks(len: number, signal?: AbortSignal): Promise<Uint8Array[]> {
     if (len <= 0) len = 1;
     while (this.buffered === 0 && !this.eof) {
       if (signal?.aborted) throw signal.reason;
@@ -47,27 +48,32 @@ export class OutputStream {
       });
     }
     if (signal?.aborted) throw signal.reason;
-    if (this.buffered === 0) return new Uint8Array(0);
-    const first = this.chunks[0]!;
-    let out: Uint8Array;
-    if (first.length <= len) {
-      // Return whole chunks without copying when possible; concatenate small ones up to len.
-      if (this.chunks.length === 1 || first.length === len) {
-        out = this.chunks.shift()!;
+    if (this.buffered === 0) return [];
+    // Whole chunks as they came from the fd (no copying); only the last may be split.
+    const out: Uint8Array[] = [];
+    let n = 0;
+    while (this.chunks.length > 0 && n < len) {
+      const c = this.chunks[0]!;
+      if (n + c.length <= len) {
+        out.push(c);
+        n += c.length;
+        this.chunks.shift();
       } else {
-        let n = 0, i = 0;
-        while (i < this.chunks.length && n + this.chunks[i]!.length <= len) n += this.chunks[i++]!.length;
-        out = new Uint8Array(n);
-        let off = 0;
-        for (const c of this.chunks.splice(0, i)) { out.set(c, off); off += c.length; }
+        out.push(c.subarray(0, len - n));
+        this.chunks[0] = c.subarray(len - n);
+        n = len;
       }
-    } else {
-      out = first.subarray(0, len);
-      this.chunks[0] = first.subarray(len);
     }
-    this.buffered -= out.length;
+    this.buffered -= n;
     if (!this.pulling && !this.eof && this.buffered < this.highWater) this.pull();
     return out;
+  }
+
+  /** Like readChunks, joined into one array (tests and small reads). */
+  async read(len: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const parts = await this.readChunks(len, signal);
+    if (parts.length === 1) return parts[0]!;
+    return new Uint8Array(Buffer.concat(parts));
   }
 
   /** True once the writer side is closed and everything buffered was read. */

@@ -39,11 +39,11 @@ export class ContainerProcess {
   }
 
   /** ReadStdout/ReadStderr; `signal` = the call was abandoned (see OutputStream.read). */
-  async read(which: "stdout" | "stderr", len: number, signal?: AbortSignal): Promise<Uint8Array> {
+  async read(which: "stdout" | "stderr", len: number, signal?: AbortSignal): Promise<Uint8Array[]> {
     const s = which === "stdout" ? this.stdio.stdout : this.stdio.stderr;
     // With a terminal there is no separate stderr: report EOF at once, like Kata.
-    if (!s) return new Uint8Array(0);
-    const data = await s.read(len, signal);
+    if (!s) return [];
+    const data = await s.readChunks(len, signal);
     if (this.waited && this.outputDrained()) this.onGone(this);
     return data;
   }

@@ -10,7 +10,7 @@ import { invalid } from "../errors.ts";
 import { copyFile } from "../guest/copy-file.ts";
 import { guestDetails } from "../guest/details.ts";
 import { reseedRandom, setGuestDateTime } from "../guest/clock-random.ts";
-import { typedHandlers, type TypedHandler } from "./typed.ts";
+import { encodeBytesField1, typedHandlers, type TypedHandler } from "./typed.ts";
 
 export interface ServiceDeps {
   sandbox: Sandbox;
@@ -20,6 +20,10 @@ export interface ServiceDeps {
   /** Called after DestroySandbox answered: stop the server (and power off as PID 1). */
   onDestroySandbox: () => void;
 }
+
+/** The largest read that still fits one ttRPC message (4 MiB) with its envelopes: a larger
+ *  `len` would make the answer RESOURCE_EXHAUSTED after the bytes were taken from the pipe. */
+const MAX_READ = (4 << 20) - 1024;
 
 /** The RPCs that work today; the README's feature table mirrors this list. */
 export function agentHandlers(d: ServiceDeps): Record<string, TypedHandler> {
@@ -54,8 +58,12 @@ export function agentHandlers(d: ServiceDeps): Record<string, TypedHandler> {
       }
       return { len: await p.writeStdin(r.data) };
     },
-    ReadStdout: async (r: grpc.ReadStreamRequest, ctx) => ({ data: await sb.container(r.container_id).process(r.exec_id).read("stdout", r.len, ctx.signal) }),
-    ReadStderr: async (r: grpc.ReadStreamRequest, ctx) => ({ data: await sb.container(r.container_id).process(r.exec_id).read("stderr", r.len, ctx.signal) }),
+    // ReadStreamResponse{data} is encoded from the chunks as they came from the pipe: the
+    // output is never copied in JavaScript on its way to the socket.
+    ReadStdout: async (r: grpc.ReadStreamRequest, ctx) =>
+      encodeBytesField1(await sb.container(r.container_id).process(r.exec_id).read("stdout", Math.min(r.len, MAX_READ), ctx.signal)),
+    ReadStderr: async (r: grpc.ReadStreamRequest, ctx) =>
+      encodeBytesField1(await sb.container(r.container_id).process(r.exec_id).read("stderr", Math.min(r.len, MAX_READ), ctx.signal)),
     CloseStdin: async (r: grpc.CloseStdinRequest) => (await sb.container(r.container_id).process(r.exec_id).closeStdin(), empty),
     TtyWinResize: (r: grpc.TtyWinResizeRequest) => (sb.container(r.container_id).process(r.exec_id).resizeTty(r.row, r.column), empty),
     GetOOMEvent: async (_r: grpc.GetOOMEventRequest, ctx) => ({ container_id: await sb.nextOomEvent(ctx.signal) }),

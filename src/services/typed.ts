@@ -22,6 +22,27 @@ export interface ServiceDef {
 
 export type TypedHandler = (req: any, ctx: CallContext) => Promise<unknown> | unknown;
 
+/**
+ * A response the handler encoded itself, as parts sent without joining (see encodeBytesField1).
+ * Used for ReadStdout/ReadStderr so container output is never copied in JavaScript.
+ */
+export class EncodedParts {
+  constructor(readonly parts: Uint8Array[]) {}
+}
+
+/** A message whose only field is `bytes` field 1 (ReadStreamResponse{data}), from chunks. */
+export function encodeBytesField1(chunks: Uint8Array[]): EncodedParts {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  if (n === 0) return new EncodedParts([]);
+  const prefix = [0x0a];
+  for (let v = n; ; v = Math.floor(v / 128)) {
+    if (v < 128) { prefix.push(v); break; }
+    prefix.push((v % 128) | 0x80);
+  }
+  return new EncodedParts([new Uint8Array(prefix), ...chunks]);
+}
+
 export function typedHandlers(def: ServiceDef, impl: Record<string, TypedHandler | undefined>): Record<string, Handler> {
   const out: Record<string, Handler> = {};
   for (const [method, m] of Object.entries(def.methods)) {
@@ -48,6 +69,7 @@ export function typedHandlers(def: ServiceDef, impl: Record<string, TypedHandler
       } catch (e) {
         throw statusFor(method, e);
       }
+      if (res instanceof EncodedParts) return res.parts;
       return m.response.encode((res ?? {}) as never).finish();
     };
   }

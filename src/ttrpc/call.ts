@@ -14,7 +14,12 @@ export interface CallContext {
   readonly streamId: number;
 }
 
-export type Handler = (payload: Uint8Array, ctx: CallContext) => Promise<Uint8Array> | Uint8Array;
+/**
+ * A handler's answer: the response payload, or its parts in order (sent one after the other
+ * without being joined — large payloads such as ReadStdout data are never copied in JS).
+ */
+export type Payload = Uint8Array | readonly Uint8Array[];
+export type Handler = (payload: Uint8Array, ctx: CallContext) => Promise<Payload> | Payload;
 
 export class Call implements CallContext {
   /** Set once the stream has been answered (or can no longer be); later results are dropped. */

@@ -111,6 +111,18 @@ export function encodeResponse(r: Response, headerRoom = 0): Buffer {
   return buf;
 }
 
+/**
+ * The start of an OK Response whose payload (field 2) is `payloadLength` bytes that follow
+ * separately: headerRoom spare bytes, the field tag and the length. No status field.
+ */
+export function encodeResponsePrefix(payloadLength: number, headerRoom = 0): Buffer {
+  if (payloadLength === 0) return Buffer.alloc(headerRoom);
+  const buf = Buffer.allocUnsafe(headerRoom + 1 + varintSize(payloadLength));
+  buf[headerRoom] = (2 << 3) | WIRE_LEN;
+  writeVarint(buf, headerRoom + 1, payloadLength);
+  return buf;
+}
+
 /** Request encoded after `headerRoom` spare bytes. */
 export function encodeRequest(r: Request, headerRoom = 0): Buffer {
   const serviceBytes = Buffer.byteLength(r.service, "utf8");

@@ -3,8 +3,8 @@
 // concern and never close the connection.
 import type { Socket } from "bun";
 import type { Logger } from "../log/logger.ts";
-import { Call, type Handler } from "./call.ts";
-import { decodeRequest, encodeResponse, type Request, type Status } from "./envelope.ts";
+import { Call, type Handler, type Payload } from "./call.ts";
+import { decodeRequest, encodeResponse, type Request, type Status, encodeResponsePrefix } from "./envelope.ts";
 import { Flags, FrameParser, FrameType, HEADER_LENGTH, writeHeader, type FrameSink } from "./frame.ts";
 import { Code, RpcError, toRpcError } from "./status.ts";
 import { StreamIdWindow } from "./stream-ids.ts";
@@ -107,16 +107,16 @@ export class ServerConnection implements FrameSink {
   }
 
   private invoke(call: Call, handler: Handler, payload: Uint8Array): void {
-    let result: Promise<Uint8Array> | Uint8Array;
+    let result: Promise<Payload> | Payload;
     try {
       result = handler(payload, call);
     } catch (e) {
       this.answer(call, undefined, toRpcError(e));
       return;
     }
-    if (result instanceof Uint8Array) this.answer(call, result, undefined);
-    else if (result && typeof (result as Promise<Uint8Array>).then === "function") {
-      result.then(
+    if (result instanceof Uint8Array || Array.isArray(result)) this.answer(call, result as Payload, undefined);
+    else if (result && typeof (result as Promise<Payload>).then === "function") {
+      (result as Promise<Payload>).then(
         (bytes) => this.answer(call, bytes, undefined),
         (e) => this.answer(call, undefined, toRpcError(e)),
       );
@@ -143,12 +143,12 @@ export class ServerConnection implements FrameSink {
   // ---- frames out ------------------------------------------------------------------------------
 
   /** Answers a call once: later outcomes (a handler finishing after its deadline) are dropped. */
-  private answer(call: Call, payload: Uint8Array | undefined, error: RpcError | undefined): void {
+  private answer(call: Call, payload: Payload | undefined, error: RpcError | undefined): void {
     if (!call.settle()) return;
     this.calls.delete(call.streamId);
     let code: number = Code.OK;
     if (error) code = error.code;
-    else if (!(payload instanceof Uint8Array)) {
+    else if (!(payload instanceof Uint8Array) && !Array.isArray(payload)) {
       error = new RpcError(Code.INTERNAL, "handler returned no payload");
       code = error.code;
     }
@@ -169,13 +169,31 @@ export class ServerConnection implements FrameSink {
   }
 
   /** OK responses carry no status field, like containerd's Go server; returns the code sent. */
-  private sendPayload(streamId: number, payload: Uint8Array): number {
+  private sendPayload(streamId: number, payload: Payload): number {
+    if (!(payload instanceof Uint8Array)) return this.sendParts(streamId, payload);
     const frame = encodeResponse({ payload }, HEADER_LENGTH);
     if (frame.length - HEADER_LENGTH > this.host.maxMessage) {
       return this.sendError(streamId, new RpcError(Code.RESOURCE_EXHAUSTED,
         `response of ${frame.length - HEADER_LENGTH} bytes exceeds the maximum message size of ${this.host.maxMessage}`));
     }
     this.sendFrame(streamId, frame);
+    return Code.OK;
+  }
+
+  /** The frame header and envelope prefix, then each part as it is (zero copies in JS). */
+  private sendParts(streamId: number, parts: readonly Uint8Array[]): number {
+    let total = 0;
+    for (const part of parts) total += part.length;
+    const prefix = encodeResponsePrefix(total, HEADER_LENGTH);
+    const bodyLength = prefix.length - HEADER_LENGTH + total;
+    if (bodyLength > this.host.maxMessage) {
+      return this.sendError(streamId, new RpcError(Code.RESOURCE_EXHAUSTED,
+        `response of ${bodyLength} bytes exceeds the maximum message size of ${this.host.maxMessage}`));
+    }
+    if (this.closed) return Code.OK;
+    writeHeader(prefix, bodyLength, streamId, FrameType.Response, 0);
+    this.writer.write(prefix);
+    for (const part of parts) if (part.length > 0) this.writer.write(part);
     return Code.OK;
   }
 
