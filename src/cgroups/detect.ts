@@ -69,8 +69,22 @@ export function parseCgroupMounts(mountinfo: string): CgroupLayout {
   return { kind, v1, v2 };
 }
 
+let cached: CgroupLayout | undefined;
+
+/**
+ * The cgroup mounts of the agent's namespace. The agent's own layout is read once and then
+ * cached: it is fixed after start-up (init mode mounts cgroups before any container exists), and
+ * re-reading mountinfo on every create/remove was a measurable part of a container's lifecycle.
+ */
 export function detectLayout(mountinfoPath = "/proc/self/mountinfo"): CgroupLayout {
-  return parseCgroupMounts(readFileSync(mountinfoPath, "utf8"));
+  if (mountinfoPath !== "/proc/self/mountinfo") return parseCgroupMounts(readFileSync(mountinfoPath, "utf8"));
+  cached ??= parseCgroupMounts(readFileSync(mountinfoPath, "utf8"));
+  return cached;
+}
+
+/** Forget the cached layout (after mounting cgroups, and in tests). */
+export function resetLayoutCache(): void {
+  cached = undefined;
 }
 
 /**

@@ -99,6 +99,7 @@ export class Container {
           cgroupProcsFds: cgFds,
           sandboxPidnsPath: env.sandboxPidns,
           cgroups: cgroupView(env.cgroupVersion, cgroup.path),
+          validated: true,
         });
         created = createInit(plan);
       } finally {

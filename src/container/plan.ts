@@ -46,6 +46,8 @@ export interface ContainerPlanOptions {
   sharedNamespacePaths?: Partial<Record<NamespaceKind, string>>;
   /** Directory relative bind-mount sources are resolved against; default: the rootfs's parent. */
   bundlePath?: string;
+  /** The caller already ran validateSpec on this spec (Container.create does, before side effects). */
+  validated?: boolean;
   /** For mounts of type "cgroup"; detected from /sys/fs/cgroup when absent. */
   cgroups?: CgroupView;
 }
@@ -132,7 +134,7 @@ function realRootfs(hostPath: string): string {
 }
 
 export function planContainer(spec: ISpec, opts: ContainerPlanOptions): LaunchPlan {
-  validateSpec(spec);
+  if (!opts.validated) validateSpec(spec);
   const linux = spec.Linux!;
   const process = spec.Process!;
   const rootfs = realRootfs(opts.rootfsHostPath);

@@ -7,6 +7,7 @@ import type { Logger } from "../log/logger.ts";
 import { setHostname } from "../sys/host.ts";
 import { allowCoreDumps, newSession, powerOff, setDumpable, syncAll } from "../sys/power.ts";
 import { mountCgroups } from "./cgroups-mount.ts";
+import { resetLayoutCache } from "../cgroups/detect.ts";
 import { startDebugConsole } from "./debug-console.ts";
 import { startLogPort } from "./log-port.ts";
 
@@ -19,7 +20,10 @@ export async function guestInit(config: AgentConfig, log: Logger): Promise<() =>
       ilog.error(`${what} failed`, { error: (e as Error).message });
     }
   };
-  step("mount cgroups", () => mountCgroups(config.unifiedCgroupHierarchy, ilog));
+  step("mount cgroups", () => {
+    mountCgroups(config.unifiedCgroupHierarchy, ilog);
+    resetLayoutCache();
+  });
   step("/dev/ptmx link", () => {
     const st = lstatSync("/dev/ptmx", { throwIfNoEntry: false });
     if (!st?.isSymbolicLink()) {
