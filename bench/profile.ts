@@ -2,8 +2,10 @@
 // under Bun's sampling profiler, drives it with bench-client, stops it with SIGTERM and prints
 // the top functions by self time (and by total time) from the .cpuprofile.
 //   bun bench/profile.ts stdout|lifecycle|exec|check16 [--n N] [--strace] [--perf]
-// --strace wraps the agent in `strace -c -f` (syscall counts; slows it down, so use it for
-// counts, not times). --perf records `perf record -g` system-wide for the workload's duration.
+// --strace runs the COMPILED agent (dist/kata-agent) under `strace -c -f` instead, without the
+// profiler (whose sampling signals would show up as tgkill/futex storms): syscall counts, including
+// the container processes; it slows things down, so use it for counts, not times.
+// --perf records `perf record -g` system-wide for the workload's duration.
 // Output files stay in test/.work/bench/profile/.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -59,7 +61,8 @@ async function main(): Promise<void> {
   const sock = join(dir, "agent.sock");
   const config = writeAgentConfig(dir, sock);
   const agentArgv = [process.execPath, "--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval=200", join(root, "src/main.ts"), "--config", config];
-  const argv = args.includes("--strace") ? ["strace", "-c", "-f", "-o", join(dir, "strace.txt"), ...agentArgv] : agentArgv;
+  const strace = args.includes("--strace");
+  const argv = strace ? ["strace", "-c", "-f", "-o", join(dir, "strace.txt"), join(root, "dist/kata-agent"), "--config", config] : agentArgv;
   const agent = Bun.spawn(argv, { cwd: root, stdin: "ignore", stdout: Bun.file(join(dir, "agent.log")), stderr: Bun.file(join(dir, "agent.err")) });
   for (let i = 0; i < 2000 && !(await Bun.file(sock).exists()); i++) await Bun.sleep(5);
   const addr = `unix://${sock}`;
@@ -90,9 +93,15 @@ async function main(): Promise<void> {
     perf.kill("SIGINT");
     await perf.exited;
   }
-  agent.kill("SIGTERM");
+  // Under strace, signal the agent itself (strace's child), not strace.
+  const target = strace ? Number(readFileSync(`/proc/${agent.pid}/task/${agent.pid}/children`, "utf8").trim().split(/\s+/)[0]) : agent.pid;
+  process.kill(target, "SIGTERM");
   await agent.exited;
   console.log(JSON.stringify({ workload, seconds, result }));
+  if (strace) {
+    console.log(`\n${readFileSync(join(dir, "strace.txt"), "utf8")}`);
+    return;
+  }
   const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
   if (!file) throw new Error(`no .cpuprofile in ${dir} (agent exit ${agent.exitCode})`);
   const top = topFunctions(JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile);
@@ -101,7 +110,6 @@ async function main(): Promise<void> {
   for (const [k, v] of top.self) console.log(`${pct(v)}  ${k}`);
   console.log("\ntop total time:");
   for (const [k, v] of top.total) console.log(`${pct(v)}  ${k}`);
-  if (args.includes("--strace")) console.log(`\n${readFileSync(join(dir, "strace.txt"), "utf8")}`);
   console.log(`\nfiles in ${dir}`);
 }
 
