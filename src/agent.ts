@@ -2,7 +2,7 @@
 // PID 1, then the configuration, logging, cgroups, reaping, the ttRPC server, and shutdown.
 import { loadConfig } from "./config/index.ts";
 import { Level, log } from "./log/logger.ts";
-import { AGENT_VERSION, API_VERSION } from "./version.ts";
+import { versionLine } from "./version.ts";
 import { TtrpcServer } from "./ttrpc/server.ts";
 import { Code, RpcError } from "./ttrpc/status.ts";
 import { installReaper } from "./sys/reaper.ts";
@@ -12,7 +12,6 @@ import { chooseVersion } from "./cgroups/detect.ts";
 import { isMethodAllowed, requestNameForMethod } from "./config/index.ts";
 import type { AgentConfig } from "./config/types.ts";
 
-export const versionLine = () => `kata-agent version ${AGENT_VERSION} (api ${API_VERSION})`;
 
 export async function agentMain(argv: string[]): Promise<void> {
   if (argv.includes("--version") || argv.includes("-V")) {

@@ -13,6 +13,10 @@ async function main(): Promise<void> {
   } else if (invokedAs === "kata-agent-ctl" || argv[0] === "ctl") {
     const { ctlMain } = await import("./ctl/main.ts");
     process.exitCode = await ctlMain(invokedAs === "kata-agent-ctl" ? argv : argv.slice(1));
+  } else if (argv.includes("--version") || argv.includes("-V")) {
+    // Answered before the agent's modules are loaded: nothing else is needed for it.
+    const { versionLine } = await import("./version.ts");
+    console.log(versionLine());
   } else {
     const { agentMain } = await import("./agent.ts");
     await agentMain(argv);
