@@ -1,0 +1,76 @@
+// Bad input never crashes the agent: every RPC of both services gets random payloads (raw noise,
+// and valid encodings of its request with bytes flipped); each call must be answered — OK or a
+// status with a message — and the agent must still answer Check afterwards. Deterministic PRNG,
+// so a failure reproduces. DestroySandbox is left out: an empty request is a valid "stop".
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { AgentService, HealthService } from "../../src/gen/index.ts";
+import { TtrpcClient } from "../../src/ttrpc/client.ts";
+import { Code, RpcError } from "../../src/ttrpc/status.ts";
+import { startAgent, type RunningAgent } from "../helpers/agent.ts";
+
+let agent: RunningAgent;
+let c: TtrpcClient;
+
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+beforeAll(async () => {
+  agent = await startAgent();
+  c = await agent.client();
+});
+afterAll(async () => {
+  await agent?.stop();
+});
+
+const services = [HealthService, AgentService] as const;
+const PER_METHOD = 40;
+
+test("every RPC answers random and corrupted payloads with a status; the agent survives", async () => {
+  const rnd = prng(20261123);
+  const codes = new Map<number, number>();
+  let calls = 0;
+  for (const svc of services) {
+    for (const [method, def] of Object.entries(svc.methods as Record<string, { request: { encode(m: unknown): { finish(): Uint8Array } } }>)) {
+      if (method === "DestroySandbox") continue;
+      const valid = def.request.encode({}).finish();
+      for (let i = 0; i < PER_METHOD; i++) {
+        let payload: Uint8Array;
+        if (i % 2 === 0) {
+          payload = new Uint8Array(Math.floor(rnd() * 64));
+          for (let k = 0; k < payload.length; k++) payload[k] = Math.floor(rnd() * 256);
+        } else {
+          // A plausible message: a field tag for a low field number, then noise.
+          payload = new Uint8Array(2 + Math.floor(rnd() * 32) + valid.length);
+          payload.set(valid);
+          for (let k = valid.length; k < payload.length; k++) payload[k] = Math.floor(rnd() * 256);
+          payload[valid.length] = ((1 + Math.floor(rnd() * 12)) << 3) | Math.floor(rnd() * 6);
+        }
+        let code: number = Code.OK;
+        try {
+          await c.call(svc.name, method, payload, { timeoutNs: 200e6 });
+        } catch (e) {
+          if (!(e instanceof RpcError)) throw e;
+          code = e.code;
+          expect(e.message.length).toBeGreaterThan(0);
+        }
+        calls++;
+        codes.set(code, (codes.get(code) ?? 0) + 1);
+        expect(agent.proc.exitCode).toBeNull();
+      }
+    }
+  }
+  const check = await c.call(HealthService.name, "Check", new Uint8Array());
+  expect(check.length).toBeGreaterThan(0);
+  expect(calls).toBe((Object.keys(AgentService.methods).length - 1 + Object.keys(HealthService.methods).length) * PER_METHOD);
+  // Noise must mostly be rejected as undecodable, not silently accepted.
+  expect(codes.get(Code.INVALID_ARGUMENT) ?? 0).toBeGreaterThan(calls / 4);
+  expect(codes.has(Code.UNKNOWN)).toBe(false);
+}, 120_000);
