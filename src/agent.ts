@@ -19,7 +19,13 @@ export async function agentMain(argv: string[]): Promise<void> {
     return;
   }
   const initMode = process.pid === 1;
+  // As PID 1, hold every line until the configuration says where logs go (log port or stdout).
+  let early: import("./init/log-port.ts").LogBuffer | undefined;
   if (initMode) {
+    const { LogBuffer } = await import("./init/log-port.ts");
+    const buffer = new LogBuffer();
+    early = buffer;
+    log.setSink((line) => buffer.push(line));
     const { earlyInit } = await import("./init/early.ts");
     earlyInit(log.child({ subsystem: "init" }));
   }
@@ -38,7 +44,7 @@ export async function agentMain(argv: string[]): Promise<void> {
   let stopGuest: (() => Promise<void>) | undefined;
   if (initMode) {
     const { guestInit } = await import("./init/guest.ts");
-    stopGuest = await guestInit(config, log);
+    stopGuest = await guestInit(config, log, early!);
   }
   installReaper(log.child({ subsystem: "signals" }));
 

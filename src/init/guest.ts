@@ -9,9 +9,14 @@ import { allowCoreDumps, newSession, powerOff, setDumpable, syncAll } from "../s
 import { mountCgroups } from "./cgroups-mount.ts";
 import { resetLayoutCache } from "../cgroups/detect.ts";
 import { startDebugConsole } from "./debug-console.ts";
-import { startLogPort } from "./log-port.ts";
+import { LogBuffer, startLogPort } from "./log-port.ts";
+import { stdoutSink } from "../log/logger.ts";
 
-export async function guestInit(config: AgentConfig, log: Logger): Promise<() => Promise<void>> {
+/**
+ * `early` holds the lines logged before the configuration was read (in init mode nothing is
+ * written until we know whether they belong on the log port or on stdout).
+ */
+export async function guestInit(config: AgentConfig, log: Logger, early: LogBuffer): Promise<() => Promise<void>> {
   const ilog = log.child({ subsystem: "init" });
   const step = (what: string, f: () => void) => {
     try {
@@ -42,7 +47,17 @@ export async function guestInit(config: AgentConfig, log: Logger): Promise<() =>
       setDumpable(true);
     });
   }
-  if (config.logVport > 0) step("log vport", () => startLogPort(config.logVport, log, ilog));
+  let toPort = false;
+  if (config.logVport > 0) {
+    step("log vport", () => {
+      startLogPort(config.logVport, log, ilog, early);
+      toPort = true;
+    });
+  }
+  if (!toPort) {
+    log.setSink(stdoutSink);
+    for (const line of early.drain()) stdoutSink(line);
+  }
   if (config.debugConsole || config.debugConsoleVport > 0) {
     step("debug console", () => startDebugConsole(config.debugConsoleVport, ilog));
   }

@@ -31,8 +31,9 @@ export class LogBuffer {
   }
 }
 
-export function startLogPort(port: number, log: Logger, ilog: Logger): void {
-  const buffer = new LogBuffer();
+/** `early` holds what was logged before the configuration was known (PID 1 buffers from its start). */
+export function startLogPort(port: number, log: Logger, ilog: Logger, early = new LogBuffer()): void {
+  const buffer = early;
   let peer: Socket<undefined> | undefined;
   log.setSink((line) => {
     if (peer) peer.write(line);

@@ -36,7 +36,7 @@ export function levelName(l: Level): string {
 export type Sink = (line: string) => void;
 export type Fields = Record<string, unknown>;
 
-const stdoutSink: Sink = (line) => {
+export const stdoutSink: Sink = (line) => {
   process.stdout.write(line);
 };
 

@@ -195,8 +195,11 @@ check_log_vport() {
 		report log_vport fail "$json JSON lines with \"level\" of $total: $(echo "$out" | grep -v '"level"' | head -n 3 | oneline)"
 	elif ! echo "$out" | grep -q '"msg":"debug console connection"'; then
 		report log_vport fail "no 'debug console connection' line among $json: $(echo "$out" | tail -n 2 | oneline)"
+	elif ! echo "$out" | grep -q '"msg":"starting kata-agent"'; then
+		# Lines logged before the configuration was read are held and sent to the port too.
+		report log_vport fail "the start-up line (logged before the port existed) is missing: $(echo "$out" | head -n 2 | oneline)"
 	else
-		report log_vport ok "$json JSON lines with \"level\", including the debug console's connection"
+		report log_vport ok "$json JSON lines with \"level\", from the start-up line to the debug console's connection"
 	fi
 }
 
