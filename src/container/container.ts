@@ -6,7 +6,8 @@ import type { Logger } from "../log/logger.ts";
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { newManager } from "../cgroups/manager.ts";
 import { abortInit, createInit, spawn, startInit, type Created } from "../sys/launcher.ts";
-import { C } from "../sys/libc.ts";
+import { C, errno } from "../sys/libc.ts";
+import { SysError } from "../sys/errno.ts";
 import { closeFd } from "../sys/pipe.ts";
 import { ContainerProcess } from "../process/process.ts";
 import { createStdio } from "../process/stdio.ts";
@@ -36,6 +37,7 @@ const SIGKILL = 9;
 /** How often a running container's OOM-kill counter is read (see startOomPolling). */
 const OOM_POLL_MS = 500;
 const ESRCH = 3;
+const EINVAL = 22;
 
 export class Container {
   status: ContainerStatus = "created";
@@ -213,8 +215,10 @@ export class Container {
     const p = this.process(execId);
     if (!p.running) return;
     if (C.kill(p.pid, sig) < 0) {
-      const e = (await import("../sys/libc.ts")).errno();
-      if (e !== ESRCH) throw new AgentError("internal", `kill(${p.pid}, ${sig}) failed: errno ${e}`);
+      const e = errno(); // read at once: nothing may run between the call and errno
+      if (e === ESRCH) return;
+      if (e === EINVAL) throw invalid(`signal ${sig} is not a valid signal`);
+      throw new SysError(`kill(${p.pid}, ${sig})`, e);
     }
   }
 

@@ -104,8 +104,3 @@ async function waitWritable(fd: number, timeoutMs: number, where: string): Promi
   check("getsockopt(SO_ERROR)", C.getsockopt(fd, SOL_SOCKET, SO_ERROR, ptr(soError), ptr(len)));
   if (soError[0] !== 0) throw new SysError(where, soError[0]!);
 }
-
-/** Closes an fd we made but never handed to Bun. */
-export function closeFd(fd: number): void {
-  C.close(fd);
-}

@@ -77,6 +77,9 @@ describe.skipIf(!isRoot)("container lifecycle", () => {
     // SIGTERM is sent to an exec'd process; SIGKILL also works on the init.
     await run("kill", ["sleep", "1000"]);
     await rpc(h.c, "ExecProcess", { container_id: "kill", exec_id: "term", process: h.spec(["sleep", "999"]).Process as never });
+    const bad = await failure(rpc(h.c, "SignalProcess", { container_id: "kill", exec_id: "term", signal: 999 }));
+    expect(bad.code).toBe(Code.INVALID_ARGUMENT);
+    expect(bad.message).toContain("signal 999 is not a valid signal");
     await rpc(h.c, "SignalProcess", { container_id: "kill", exec_id: "term", signal: 15 });
     // Its output read to EOF first: then WaitProcess removes the entry at once (otherwise it stays
     // readable for a while after the wait, see "ReadStdout after WaitProcess").
