@@ -1,6 +1,7 @@
 // Which cgroup hierarchies are mounted, read from /proc/self/mountinfo: cgroup v1 (one mount per
 // controller or per co-mounted group such as "cpu,cpuacct"), cgroup v2 (one unified mount), or
 // both ("hybrid", systemd's layout: v1 controllers plus a cgroup2 mount at /sys/fs/cgroup/unified).
+import { parseMountinfo } from "../sys/mountinfo.ts";
 import { readFileSync } from "node:fs";
 
 /** The v1 controllers the managers know how to drive (others, e.g. rdma or misc, are left alone). */
@@ -27,11 +28,6 @@ export interface CgroupLayout {
   v2?: CgroupMount;
 }
 
-/** mountinfo escapes space, tab, newline and backslash as octal (\040). */
-function unescapeMountPath(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
-
 function isPreferred(mountPoint: string): boolean {
   return mountPoint === "/sys/fs/cgroup" || mountPoint.startsWith("/sys/fs/cgroup/");
 }
@@ -39,20 +35,14 @@ function isPreferred(mountPoint: string): boolean {
 export function parseCgroupMounts(mountinfo: string): CgroupLayout {
   const v1ByKey = new Map<string, CgroupMount>();
   const v2Mounts: CgroupMount[] = [];
-  for (const line of mountinfo.split("\n")) {
-    const sep = line.indexOf(" - ");
-    if (sep < 0) continue;
-    const pre = line.slice(0, sep).split(" ");
-    const post = line.slice(sep + 3).split(" ");
-    const fstype = post[0];
-    if ((fstype !== "cgroup" && fstype !== "cgroup2") || pre.length < 5) continue;
-    const mount: CgroupMount = { mountPoint: unescapeMountPath(pre[4]!), fsRoot: unescapeMountPath(pre[3]!), controllers: [] };
-    if (fstype === "cgroup2") {
+  for (const m of parseMountinfo(mountinfo)) {
+    if (m.fstype !== "cgroup" && m.fstype !== "cgroup2") continue;
+    const mount: CgroupMount = { mountPoint: m.mountPoint, fsRoot: m.fsRoot, controllers: [] };
+    if (m.fstype === "cgroup2") {
       v2Mounts.push(mount);
       continue;
     }
-    const options = (post[2] ?? "").split(",");
-    mount.controllers = options.filter((o) => (V1_CONTROLLERS as readonly string[]).includes(o) || o.startsWith("name="));
+    mount.controllers = m.superOptions.filter((o) => (V1_CONTROLLERS as readonly string[]).includes(o) || o.startsWith("name="));
     if (mount.controllers.length === 0) continue;
     // The same hierarchy can be mounted more than once (bind mounts): keep one, preferring /sys/fs/cgroup.
     const key = [...mount.controllers].sort().join(",");

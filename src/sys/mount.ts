@@ -1,6 +1,7 @@
 // mount(2)/umount2(2) and mountinfo, for init mode and cleanups. Throws SysError naming the call.
 import { readFileSync } from "node:fs";
 import { C, check, cstr } from "./libc.ts";
+import { parseMountinfo, type MountInfo } from "./mountinfo.ts";
 
 export const MS = {
   RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8, REMOUNT: 32, NOATIME: 1024, BIND: 4096, REC: 16384,
@@ -18,36 +19,17 @@ export function umount(target: string, flags = 0): void {
 
 export const MNT_DETACH = 2;
 
-export interface MountInfo {
-  mountPoint: string;
-  fstype: string;
-  source: string;
-}
+export type { MountInfo } from "./mountinfo.ts";
 
-/** Mount points of the calling process's namespace (from /proc/self/mountinfo). */
+/** Mount points of the calling process's namespace; empty before /proc is mounted. */
 export function mountTable(path = "/proc/self/mountinfo"): MountInfo[] {
-  let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    return parseMountinfo(readFileSync(path, "utf8"));
   } catch {
     return [];
   }
-  const out: MountInfo[] = [];
-  for (const line of text.split("\n")) {
-    if (!line) continue;
-    const [pre, post] = line.split(" - ");
-    const f = pre!.split(" ");
-    const g = (post ?? "").split(" ");
-    out.push({ mountPoint: unescape(f[4]!), fstype: g[0] ?? "", source: unescape(g[1] ?? "") });
-  }
-  return out;
 }
 
 export function isMountPoint(path: string, table = mountTable()): boolean {
   return table.some((m) => m.mountPoint === path);
-}
-
-/** mountinfo escapes space, tab, newline and backslash as octal. */
-function unescape(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
