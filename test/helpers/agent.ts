@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { TtrpcClient } from "../../src/ttrpc/client.ts";
+import { Code, RpcError } from "../../src/ttrpc/status.ts";
 
 export const AGENT_BIN = join(import.meta.dir, "../../dist/kata-agent");
 
@@ -69,4 +70,15 @@ export async function startAgent(opts: { toml?: string; env?: Record<string, str
       return code;
     },
   };
+}
+
+/** The status of a call that must fail (OK when it did not). */
+export async function failure(p: Promise<unknown>): Promise<{ code: number; message: string }> {
+  try {
+    await p;
+    return { code: Code.OK, message: "" };
+  } catch (e) {
+    if (!(e instanceof RpcError)) throw e;
+    return { code: e.code, message: e.message };
+  }
 }

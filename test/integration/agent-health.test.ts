@@ -5,8 +5,8 @@ import { AgentService, HealthService, grpc } from "../../src/gen/index.ts";
 import { TtrpcClient } from "../../src/ttrpc/client.ts";
 import { encodeRequest, decodeResponse } from "../../src/ttrpc/envelope.ts";
 import { encodeFrame, FrameType } from "../../src/ttrpc/frame.ts";
-import { Code, RpcError } from "../../src/ttrpc/status.ts";
-import { AGENT_BIN, startAgent, type RunningAgent } from "../helpers/agent.ts";
+import { Code } from "../../src/ttrpc/status.ts";
+import { AGENT_BIN, failure, startAgent, type RunningAgent } from "../helpers/agent.ts";
 
 let agent: RunningAgent;
 let c: TtrpcClient;
@@ -14,16 +14,6 @@ let c: TtrpcClient;
 async function check(client = c): Promise<number> {
   const out = await client.call(HealthService.name, "Check", grpc.CheckRequest.encode({}).finish());
   return grpc.HealthCheckResponse.decode(out).status;
-}
-
-async function codeOf(p: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await p;
-    return { code: Code.OK, message: "" };
-  } catch (e) {
-    if (!(e instanceof RpcError)) throw e;
-    return { code: e.code, message: e.message };
-  }
 }
 
 beforeAll(async () => {
@@ -74,20 +64,20 @@ describe("Health over our client", () => {
 
 describe("bad input gets the exact status; the agent keeps serving", () => {
   test("unknown service → INVALID_ARGUMENT", async () => {
-    const r = await codeOf(c.call("grpc.Nope", "Check", new Uint8Array()));
+    const r = await failure(c.call("grpc.Nope", "Check", new Uint8Array()));
     expect(r.code).toBe(Code.INVALID_ARGUMENT);
     expect(r.message).toContain("grpc.Nope");
     expect(await check()).toBe(1);
   });
 
   test("unknown method → UNIMPLEMENTED", async () => {
-    const r = await codeOf(c.call(HealthService.name, "Nope", new Uint8Array()));
+    const r = await failure(c.call(HealthService.name, "Nope", new Uint8Array()));
     expect(r.code).toBe(Code.UNIMPLEMENTED);
     expect(await check()).toBe(1);
   });
 
   test("undecodable payload → INVALID_ARGUMENT naming the request type", async () => {
-    const r = await codeOf(c.call(AgentService.name, "CreateContainer", new Uint8Array([0x0a, 0x7f, 0x41])));
+    const r = await failure(c.call(AgentService.name, "CreateContainer", new Uint8Array([0x0a, 0x7f, 0x41])));
     expect(r.code).toBe(Code.INVALID_ARGUMENT);
     expect(r.message).toContain("CreateContainerRequest");
     expect(await check()).toBe(1);
@@ -102,7 +92,7 @@ describe("bad input gets the exact status; the agent keeps serving", () => {
   });
 
   test("oversize frame → RESOURCE_EXHAUSTED, same connection still works", async () => {
-    const r = await codeOf(c.call(HealthService.name, "Check", new Uint8Array(5 << 20)));
+    const r = await failure(c.call(HealthService.name, "Check", new Uint8Array(5 << 20)));
     expect(r.code).toBe(Code.RESOURCE_EXHAUSTED);
     expect(await check()).toBe(1);
   });
@@ -124,14 +114,14 @@ describe("bad input gets the exact status; the agent keeps serving", () => {
   });
 
   test("unimplemented RPCs say so by name", async () => {
-    const r = await codeOf(c.call(AgentService.name, "ResizeVolume", new Uint8Array()));
+    const r = await failure(c.call(AgentService.name, "ResizeVolume", new Uint8Array()));
     expect(r.code).toBe(Code.UNIMPLEMENTED);
     expect(r.message).toBe("ResizeVolume is not implemented yet");
   });
 
   test("timeout_nano → DEADLINE_EXCEEDED from the server (GetOOMEvent long-polls)", async () => {
     const t0 = performance.now();
-    const r = await codeOf(c.call(AgentService.name, "GetOOMEvent", new Uint8Array(), { timeoutNs: 200e6 }));
+    const r = await failure(c.call(AgentService.name, "GetOOMEvent", new Uint8Array(), { timeoutNs: 200e6 }));
     expect(r.code).toBe(Code.DEADLINE_EXCEEDED);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(190);
     expect(await check()).toBe(1);
@@ -147,7 +137,7 @@ describe("bad input gets the exact status; the agent keeps serving", () => {
 
   test("a client vanishing mid-call leaves the agent healthy", async () => {
     const gone = await TtrpcClient.connect(agent.address);
-    const pending = codeOf(gone.call(AgentService.name, "GetOOMEvent", new Uint8Array()));
+    const pending = failure(gone.call(AgentService.name, "GetOOMEvent", new Uint8Array()));
     await Bun.sleep(50);
     await gone.close();
     expect((await pending).code).not.toBe(Code.OK);
@@ -162,7 +152,7 @@ describe("[endpoints] allowed", () => {
     const a = await startAgent({ toml: '[endpoints]\nallowed = ["CreateContainerRequest"]' });
     try {
       const cl = await a.client();
-      const r = await codeOf(cl.call(AgentService.name, "WriteStdin", new Uint8Array()));
+      const r = await failure(cl.call(AgentService.name, "WriteStdin", new Uint8Array()));
       expect(r.code).toBe(Code.UNIMPLEMENTED);
       expect(r.message).toContain("WriteStreamRequest");
       expect(await check(cl)).toBe(1);

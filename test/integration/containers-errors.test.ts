@@ -1,12 +1,12 @@
 // Wrong requests and unkind clients against the compiled agent: exact status codes and message
 // substrings for bad specs and ids, concurrent duplicate creates, clients that vanish in the
 // middle of a call, and that none of it leaves anything behind.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Socket } from "node:net";
 import { AgentService, type grpc } from "../../src/gen/index.ts";
 import { encodeRequest } from "../../src/ttrpc/envelope.ts";
 import { encodeFrame, FrameType } from "../../src/ttrpc/frame.ts";
-import { childrenOf, Code, eventually, failure, fdCount, fdTargets, isRoot, readAll, rpc, startHarness, text, type Harness } from "./containers-harness.ts";
+import { childrenOf, Code, eventually, failure, fdCount, fdTargets, isRoot, readAll, rpc, useHarness, text, type Harness } from "./containers-harness.ts";
 
 let h: Harness;
 const cids = new Set<string>();
@@ -23,16 +23,8 @@ function spec(cid: string, args: string[] = ["true"], edit: (s: grpc.ISpec) => v
 }
 
 describe.skipIf(!isRoot)("bad requests get exact statuses and leave nothing behind", () => {
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterEach(async () => {
-    await h.removeQuietly(...cids);
-    cids.clear();
-    await h.assertClean();
-  });
-  afterAll(async () => {
-    await h?.stop();
+  useHarness(cids, (x) => {
+    h = x;
   });
 
   const cases: [string, (s: grpc.ISpec) => void, string[]][] = [
@@ -152,16 +144,8 @@ describe.skipIf(!isRoot)("bad requests get exact statuses and leave nothing behi
 });
 
 describe.skipIf(!isRoot)("clients that vanish mid-call", () => {
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterEach(async () => {
-    await h.removeQuietly(...cids);
-    cids.clear();
-    await h.assertClean();
-  });
-  afterAll(async () => {
-    await h?.stop();
+  useHarness(cids, (x) => {
+    h = x;
   });
 
   /** Sends one request on a raw socket and closes the socket without waiting for the answer. */

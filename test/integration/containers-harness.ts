@@ -1,7 +1,7 @@
 // Shared by the containers-*.test.ts files: the real agent binary on a unix socket, a busybox
 // rootfs, typed AgentService calls, and the leak checks every test ends with (mounts, cgroup
 // directories, child processes of the agent, open fds).
-import { setDefaultTimeout } from "bun:test";
+import { afterAll, afterEach, beforeAll, setDefaultTimeout } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,16 +29,7 @@ export async function rpc<M extends Method>(c: TtrpcClient, method: M, req: Agen
   return d.response.decode(out) as AgentResponse<M>;
 }
 
-/** The status of a call that must fail (OK when it did not). */
-export async function failure(p: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await p;
-    return { code: Code.OK, message: "" };
-  } catch (e) {
-    if (!(e instanceof RpcError)) throw e;
-    return { code: e.code, message: e.message };
-  }
-}
+export { failure } from "../helpers/agent.ts";
 
 /** Reads a stream until EOF (empty data). */
 export async function readAll(c: TtrpcClient, cid: string, execId: string, which: "ReadStdout" | "ReadStderr", len = 1 << 20): Promise<Uint8Array> {
@@ -238,4 +229,25 @@ export async function startHarness(opts: { toml?: string; rootfsDir?: string } =
     },
   };
   return h;
+}
+
+/**
+ * The suite hooks every container test file shares: a harness started before the suite (handed to
+ * `ready`, with any extra set-up), the containers a test created removed after it and the
+ * machine checked for leftovers, the harness stopped at the end.
+ */
+export function useHarness(cids: Set<string>, ready: (h: Harness) => void | Promise<void>): void {
+  let h: Harness | undefined;
+  beforeAll(async () => {
+    h = await startHarness();
+    await ready(h);
+  });
+  afterEach(async () => {
+    await h!.removeQuietly(...cids);
+    cids.clear();
+    await h!.assertClean();
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
 }

@@ -2,11 +2,11 @@
 // each given the state JSON on stdin; a failing or hanging prestart hook fails CreateContainer
 // with a message naming the hook and leaves nothing behind. Hooks are host programs: small sh
 // scripts in the test dir that append "<kind> <id> <status>" to a log file.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { grpc } from "../../src/gen/index.ts";
-import { cgroupDirs, Code, failure, isRoot, rpc, startHarness, type Harness } from "./containers-harness.ts";
+import { cgroupDirs, Code, failure, isRoot, rpc, useHarness, type Harness } from "./containers-harness.ts";
 
 let h: Harness;
 let recorder: string;
@@ -28,8 +28,8 @@ function logLines(log: string): string[] {
 }
 
 describe.skipIf(!isRoot)("OCI hooks", () => {
-  beforeAll(async () => {
-    h = await startHarness();
+  useHarness(cids, (x) => {
+    h = x;
     // Appends "<kind> <id> <status> <env>" from the state JSON on stdin.
     recorder = script("record-hook", [
       'state=$(cat)',
@@ -37,14 +37,6 @@ describe.skipIf(!isRoot)("OCI hooks", () => {
       `status=$(printf '%s' "$state" | sed -n 's/.*"status":"\\([^"]*\\)".*/\\1/p')`,
       'echo "$1 $id $status $HOOK_KIND" >> "$2"',
     ].join("\n"));
-  });
-  afterEach(async () => {
-    await h.removeQuietly(...cids);
-    cids.clear();
-    await h.assertClean();
-  });
-  afterAll(async () => {
-    await h?.stop();
   });
 
   test("prestart, createRuntime, createContainer at create; startContainer, poststart at start; poststop at remove", async () => {

@@ -1,8 +1,8 @@
 // Processes and their stdio against the compiled agent: exec into a running container (same pid
 // namespace, same filesystem), stdin round trips, terminals and window sizes, 10 MiB on stdout
 // and stderr at once without loss, and container_pipe_size.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { cgroupDirs, Code, failure, isRoot, readAll, rpc, sha256, startHarness, text, type Harness } from "./containers-harness.ts";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cgroupDirs, Code, failure, isRoot, readAll, rpc, sha256, startHarness, useHarness, text, type Harness } from "./containers-harness.ts";
 import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
 import { getPipeSize } from "../../src/sys/pipe.ts";
 import { join } from "node:path";
@@ -28,16 +28,8 @@ async function exec(cid: string, execId: string, args: string[], o: { terminal?:
 }
 
 describe.skipIf(!isRoot)("container processes and stdio", () => {
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterEach(async () => {
-    await h.removeQuietly(...cids);
-    cids.clear();
-    await h.assertClean();
-  });
-  afterAll(async () => {
-    await h?.stop();
+  useHarness(cids, (x) => {
+    h = x;
   });
 
   test("exec joins the init's pid namespace and filesystem", async () => {

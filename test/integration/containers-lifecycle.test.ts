@@ -1,25 +1,17 @@
 // Container lifecycle end to end against the compiled agent: create/start/read/wait/remove, exit
 // codes, several waiters, signals, output delivered after exit, ReadStdout after WaitProcess, and
 // that nothing (mounts, cgroups, processes, fds) is left behind.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cgroupDirs, childrenOf, Code, failure, fdCount, fdTargets, isRoot, readAll, rpc, startHarness, text, type Harness } from "./containers-harness.ts";
+import { cgroupDirs, childrenOf, Code, failure, fdCount, fdTargets, isRoot, readAll, rpc, useHarness, text, type Harness } from "./containers-harness.ts";
 
 let h: Harness;
 const cids = new Set<string>();
 
 describe.skipIf(!isRoot)("container lifecycle", () => {
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterEach(async () => {
-    await h.removeQuietly(...cids);
-    cids.clear();
-    await h.assertClean();
-  });
-  afterAll(async () => {
-    await h?.stop();
+  useHarness(cids, (x) => {
+    h = x;
   });
 
   async function run(cid: string, args: string[]): Promise<void> {

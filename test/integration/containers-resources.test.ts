@@ -1,11 +1,11 @@
 // Container resources against the compiled agent on the host's cgroup v1 controllers: a memory
 // limit that OOM-kills (WaitProcess 137, GetOOMEvent), a pids limit, UpdateContainer,
 // StatsContainer, Pause/Resume.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { grpc } from "../../src/gen/index.ts";
-import { Code, eventually, failure, isRoot, readAll, rpc, startHarness, text, type Harness } from "./containers-harness.ts";
+import { Code, eventually, failure, isRoot, readAll, rpc, useHarness, text, type Harness } from "./containers-harness.ts";
 
 let h: Harness;
 const cids = new Set<string>();
@@ -24,16 +24,8 @@ async function run(cid: string, args: string[], resources: grpc.ILinuxResources)
 }
 
 describe.skipIf(!isRoot)("container resources (cgroup v1)", () => {
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterEach(async () => {
-    await h.removeQuietly(...cids);
-    cids.clear();
-    await h.assertClean();
-  });
-  afterAll(async () => {
-    await h?.stop();
+  useHarness(cids, (x) => {
+    h = x;
   });
 
   test("32 MiB memory limit, 100 MiB allocation → 137 and GetOOMEvent names the container", async () => {

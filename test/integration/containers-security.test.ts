@@ -1,10 +1,10 @@
 // What a container process is allowed, seen from inside (/proc/self/status and friends), against
 // the compiled agent: user and groups, capability sets, no_new_privs, masked and read-only paths,
 // a read-only root, the hostname.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readlinkSync } from "node:fs";
 import type { grpc } from "../../src/gen/index.ts";
-import { isRoot, readAll, rpc, startHarness, text, type Harness } from "./containers-harness.ts";
+import { isRoot, readAll, rpc, useHarness, text, type Harness } from "./containers-harness.ts";
 import { TESTER_GID, TESTER_UID } from "../fixtures/busybox.ts";
 
 let h: Harness;
@@ -35,16 +35,8 @@ const CAP_AUDIT_WRITE = 29;
 const MINIMAL_CAPS = ((1n << BigInt(CAP_KILL)) | (1n << BigInt(CAP_NET_BIND_SERVICE)) | (1n << BigInt(CAP_AUDIT_WRITE))).toString(16).padStart(16, "0");
 
 describe.skipIf(!isRoot)("container identity and confinement", () => {
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterEach(async () => {
-    await h.removeQuietly(...cids);
-    cids.clear();
-    await h.assertClean();
-  });
-  afterAll(async () => {
-    await h?.stop();
+  useHarness(cids, (x) => {
+    h = x;
   });
 
   test("root with the spec's capability sets and no_new_privs", async () => {
