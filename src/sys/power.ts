@@ -2,7 +2,6 @@
 import { C, check, ptr } from "./libc.ts";
 
 const RB_POWER_OFF = 0x4321fedc;
-const PR_SET_CHILD_SUBREAPER = 36;
 const PR_SET_DUMPABLE = 4;
 const RLIMIT_CORE = 4;
 
@@ -33,4 +32,3 @@ export function allowCoreDumps(): void {
   check("setrlimit(RLIMIT_CORE)", C.syscall(160 /* setrlimit */, BigInt(RLIMIT_CORE), BigInt(ptr(lim)), 0n, 0n, 0n, 0n));
 }
 
-export { PR_SET_CHILD_SUBREAPER };

@@ -1,5 +1,5 @@
-/* liblaunch: creates container processes for the Bun agent (which cannot fork: see
- * ../../../../shared/notes/bun-systems-facts.md). No #include and no libc in the child: only raw
+/* liblaunch: creates container processes for the Bun agent (which cannot fork: a child created
+ * from JavaScript returns into the JIT's memory, which is not mapped in it). No #include and no libc in the child: only raw
  * syscalls (x86_64 numbers). The only libc symbols used are clone() and __errno_location(), both on
  * the parent side or right around clone().
  *
