@@ -5,6 +5,7 @@ import { Level, log } from "./log/logger.ts";
 import { versionLine } from "./version.ts";
 import { TtrpcServer } from "./ttrpc/server.ts";
 import { Code, RpcError } from "./ttrpc/status.ts";
+import { IdleCollector } from "./idle-gc.ts";
 import { installReaper } from "./sys/reaper.ts";
 import { Sandbox } from "./sandbox/sandbox.ts";
 import { registerServices } from "./services/register.ts";
@@ -51,6 +52,13 @@ export async function agentMain(argv: string[]): Promise<void> {
   const cgroupVersion = chooseVersion(config.unifiedCgroupHierarchy);
   const sandbox = new Sandbox({ log: log.child({ subsystem: "sandbox" }), cgroupVersion, pipeSize: config.containerPipeSize, ownsMachine: initMode });
   const rpcLog = log.child({ subsystem: "rpc" });
+  const idle = new IdleCollector({
+    collect: () => {
+      const t0 = performance.now();
+      Bun.gc(true);
+      if (log.enabled(Level.Debug)) log.debug("idle garbage collection", { duration_ms: Number((performance.now() - t0).toFixed(3)) });
+    },
+  });
   const server = new TtrpcServer({
     log: rpcLog,
     onCall: (ctx) => {
@@ -58,6 +66,7 @@ export async function agentMain(argv: string[]): Promise<void> {
       return new RpcError(Code.UNIMPLEMENTED, `${requestNameForMethod(ctx.method)} is blocked by the [endpoints] allowed list`);
     },
     onDone: (ctx, code, ms) => {
+      idle.callDone();
       if (rpcLog.enabled(Level.Debug)) rpcLog.debug("rpc", { method: `${ctx.service}/${ctx.method}`, status: code, duration_ms: Number(ms.toFixed(3)) });
     },
   });

@@ -37,17 +37,18 @@ async function stopProc(proc: Subprocess): Promise<void> {
   clearTimeout(t);
 }
 
-/** The agent's config for benchmarks: Kata's default log level (info), a unix socket. */
-export function writeAgentConfig(dir: string, socket: string): string {
+/** The agent's config for benchmarks: Kata's default log level (info), a unix socket, and any
+ *  `extra` TOML lines a scenario needs (e.g. container_pipe_size). */
+export function writeAgentConfig(dir: string, socket: string, extra = ""): string {
   const path = join(dir, "agent.toml");
-  writeFileSync(path, `server_addr = "unix://${socket}"\nlog_level = "info"\n`);
+  writeFileSync(path, `server_addr = "unix://${socket}"\nlog_level = "info"\n${extra}`);
   return path;
 }
 
-export async function startAgent(bin: string, dir: string, name = "agent"): Promise<Server> {
+export async function startAgent(bin: string, dir: string, name = "agent", extraConfig = ""): Promise<Server> {
   mkdirSync(dir, { recursive: true });
   const socket = join(dir, `${name}.sock`);
-  const config = writeAgentConfig(dir, socket);
+  const config = writeAgentConfig(dir, socket, extraConfig);
   const logFile = join(dir, `${name}.log`);
   const proc = Bun.spawn([bin, "--config", config], { stdin: "ignore", stdout: Bun.file(logFile), stderr: Bun.file(logFile) });
   await waitForSocket(socket, proc, "agent", logFile);
