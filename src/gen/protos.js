@@ -8,13 +8,25 @@ $protobuf.configure();
 
 const $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;
 
+// Top-level types are built on first use (see scripts/gen-protos.ts).
+function $lazy(ns, name, build) {
+    Object.defineProperty(ns, name, {
+        configurable: true, enumerable: true,
+        get() {
+            const value = build();
+            Object.defineProperty(ns, name, { value, configurable: true, enumerable: true, writable: true });
+            return value;
+        },
+    });
+}
+
 const $root = $protobuf.roots["default"] || ($protobuf.roots["default"] = {});
 
 export const grpc = $root.grpc = (() => {
 
     const grpc = {};
 
-    grpc.CreateContainerRequest = (function() {
+    $lazy(grpc, "CreateContainerRequest", function() {
 
         function CreateContainerRequest(properties) {
             this.devices = [];
@@ -362,9 +374,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return CreateContainerRequest;
-    })();
+    });
 
-    grpc.StartContainerRequest = (function() {
+    $lazy(grpc, "StartContainerRequest", function() {
 
         function StartContainerRequest(properties) {
             if (properties)
@@ -486,9 +498,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return StartContainerRequest;
-    })();
+    });
 
-    grpc.RemoveContainerRequest = (function() {
+    $lazy(grpc, "RemoveContainerRequest", function() {
 
         function RemoveContainerRequest(properties) {
             if (properties)
@@ -626,9 +638,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return RemoveContainerRequest;
-    })();
+    });
 
-    grpc.ExecProcessRequest = (function() {
+    $lazy(grpc, "ExecProcessRequest", function() {
 
         function ExecProcessRequest(properties) {
             if (properties)
@@ -851,9 +863,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return ExecProcessRequest;
-    })();
+    });
 
-    grpc.SignalProcessRequest = (function() {
+    $lazy(grpc, "SignalProcessRequest", function() {
 
         function SignalProcessRequest(properties) {
             if (properties)
@@ -1006,9 +1018,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return SignalProcessRequest;
-    })();
+    });
 
-    grpc.WaitProcessRequest = (function() {
+    $lazy(grpc, "WaitProcessRequest", function() {
 
         function WaitProcessRequest(properties) {
             if (properties)
@@ -1146,9 +1158,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return WaitProcessRequest;
-    })();
+    });
 
-    grpc.WaitProcessResponse = (function() {
+    $lazy(grpc, "WaitProcessResponse", function() {
 
         function WaitProcessResponse(properties) {
             if (properties)
@@ -1270,9 +1282,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return WaitProcessResponse;
-    })();
+    });
 
-    grpc.UpdateContainerRequest = (function() {
+    $lazy(grpc, "UpdateContainerRequest", function() {
 
         function UpdateContainerRequest(properties) {
             if (properties)
@@ -1415,9 +1427,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return UpdateContainerRequest;
-    })();
+    });
 
-    grpc.StatsContainerRequest = (function() {
+    $lazy(grpc, "StatsContainerRequest", function() {
 
         function StatsContainerRequest(properties) {
             if (properties)
@@ -1539,9 +1551,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return StatsContainerRequest;
-    })();
+    });
 
-    grpc.PauseContainerRequest = (function() {
+    $lazy(grpc, "PauseContainerRequest", function() {
 
         function PauseContainerRequest(properties) {
             if (properties)
@@ -1663,9 +1675,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return PauseContainerRequest;
-    })();
+    });
 
-    grpc.ResumeContainerRequest = (function() {
+    $lazy(grpc, "ResumeContainerRequest", function() {
 
         function ResumeContainerRequest(properties) {
             if (properties)
@@ -1787,9 +1799,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return ResumeContainerRequest;
-    })();
+    });
 
-    grpc.RemoveStaleVirtiofsShareMountsRequest = (function() {
+    $lazy(grpc, "RemoveStaleVirtiofsShareMountsRequest", function() {
 
         function RemoveStaleVirtiofsShareMountsRequest(properties) {
             if (properties)
@@ -1880,9 +1892,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return RemoveStaleVirtiofsShareMountsRequest;
-    })();
+    });
 
-    grpc.GetDiagnosticDataRequest = (function() {
+    $lazy(grpc, "GetDiagnosticDataRequest", function() {
 
         function GetDiagnosticDataRequest(properties) {
             if (properties)
@@ -2020,9 +2032,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return GetDiagnosticDataRequest;
-    })();
+    });
 
-    grpc.GetDiagnosticDataResponse = (function() {
+    $lazy(grpc, "GetDiagnosticDataResponse", function() {
 
         function GetDiagnosticDataResponse(properties) {
             if (properties)
@@ -2144,9 +2156,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return GetDiagnosticDataResponse;
-    })();
+    });
 
-    grpc.CpuUsage = (function() {
+    $lazy(grpc, "CpuUsage", function() {
 
         function CpuUsage(properties) {
             this.percpu_usage = [];
@@ -2405,9 +2417,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return CpuUsage;
-    })();
+    });
 
-    grpc.ThrottlingData = (function() {
+    $lazy(grpc, "ThrottlingData", function() {
 
         function ThrottlingData(properties) {
             if (properties)
@@ -2608,9 +2620,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return ThrottlingData;
-    })();
+    });
 
-    grpc.CpuStats = (function() {
+    $lazy(grpc, "CpuStats", function() {
 
         function CpuStats(properties) {
             if (properties)
@@ -2758,9 +2770,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return CpuStats;
-    })();
+    });
 
-    grpc.PidsStats = (function() {
+    $lazy(grpc, "PidsStats", function() {
 
         function PidsStats(properties) {
             if (properties)
@@ -2930,9 +2942,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return PidsStats;
-    })();
+    });
 
-    grpc.MemoryData = (function() {
+    $lazy(grpc, "MemoryData", function() {
 
         function MemoryData(properties) {
             if (properties)
@@ -3164,9 +3176,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return MemoryData;
-    })();
+    });
 
-    grpc.MemoryStats = (function() {
+    $lazy(grpc, "MemoryStats", function() {
 
         function MemoryStats(properties) {
             this.stats = {};
@@ -3457,9 +3469,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return MemoryStats;
-    })();
+    });
 
-    grpc.BlkioStatsEntry = (function() {
+    $lazy(grpc, "BlkioStatsEntry", function() {
 
         function BlkioStatsEntry(properties) {
             if (properties)
@@ -3675,9 +3687,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return BlkioStatsEntry;
-    })();
+    });
 
-    grpc.BlkioStats = (function() {
+    $lazy(grpc, "BlkioStats", function() {
 
         function BlkioStats(properties) {
             this.io_service_bytes_recursive = [];
@@ -4073,9 +4085,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return BlkioStats;
-    })();
+    });
 
-    grpc.HugetlbStats = (function() {
+    $lazy(grpc, "HugetlbStats", function() {
 
         function HugetlbStats(properties) {
             if (properties)
@@ -4276,9 +4288,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return HugetlbStats;
-    })();
+    });
 
-    grpc.CgroupStats = (function() {
+    $lazy(grpc, "CgroupStats", function() {
 
         function CgroupStats(properties) {
             this.hugetlb_stats = {};
@@ -4537,9 +4549,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return CgroupStats;
-    })();
+    });
 
-    grpc.NetworkStats = (function() {
+    $lazy(grpc, "NetworkStats", function() {
 
         function NetworkStats(properties) {
             if (properties)
@@ -4910,9 +4922,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return NetworkStats;
-    })();
+    });
 
-    grpc.StatsContainerResponse = (function() {
+    $lazy(grpc, "StatsContainerResponse", function() {
 
         function StatsContainerResponse(properties) {
             this.network_stats = [];
@@ -5076,9 +5088,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return StatsContainerResponse;
-    })();
+    });
 
-    grpc.WriteStreamRequest = (function() {
+    $lazy(grpc, "WriteStreamRequest", function() {
 
         function WriteStreamRequest(properties) {
             if (properties)
@@ -5240,9 +5252,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return WriteStreamRequest;
-    })();
+    });
 
-    grpc.WriteStreamResponse = (function() {
+    $lazy(grpc, "WriteStreamResponse", function() {
 
         function WriteStreamResponse(properties) {
             if (properties)
@@ -5364,9 +5376,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return WriteStreamResponse;
-    })();
+    });
 
-    grpc.ReadStreamRequest = (function() {
+    $lazy(grpc, "ReadStreamRequest", function() {
 
         function ReadStreamRequest(properties) {
             if (properties)
@@ -5519,9 +5531,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return ReadStreamRequest;
-    })();
+    });
 
-    grpc.ReadStreamResponse = (function() {
+    $lazy(grpc, "ReadStreamResponse", function() {
 
         function ReadStreamResponse(properties) {
             if (properties)
@@ -5652,9 +5664,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return ReadStreamResponse;
-    })();
+    });
 
-    grpc.CloseStdinRequest = (function() {
+    $lazy(grpc, "CloseStdinRequest", function() {
 
         function CloseStdinRequest(properties) {
             if (properties)
@@ -5792,9 +5804,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return CloseStdinRequest;
-    })();
+    });
 
-    grpc.TtyWinResizeRequest = (function() {
+    $lazy(grpc, "TtyWinResizeRequest", function() {
 
         function TtyWinResizeRequest(properties) {
             if (properties)
@@ -5962,9 +5974,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return TtyWinResizeRequest;
-    })();
+    });
 
-    grpc.KernelModule = (function() {
+    $lazy(grpc, "KernelModule", function() {
 
         function KernelModule(properties) {
             this.parameters = [];
@@ -6118,9 +6130,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return KernelModule;
-    })();
+    });
 
-    grpc.CreateSandboxRequest = (function() {
+    $lazy(grpc, "CreateSandboxRequest", function() {
 
         function CreateSandboxRequest(properties) {
             this.dns = [];
@@ -6393,9 +6405,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return CreateSandboxRequest;
-    })();
+    });
 
-    grpc.DestroySandboxRequest = (function() {
+    $lazy(grpc, "DestroySandboxRequest", function() {
 
         function DestroySandboxRequest(properties) {
             if (properties)
@@ -6486,9 +6498,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return DestroySandboxRequest;
-    })();
+    });
 
-    grpc.Interfaces = (function() {
+    $lazy(grpc, "Interfaces", function() {
 
         function Interfaces(properties) {
             this.Interfaces = [];
@@ -6631,9 +6643,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return Interfaces;
-    })();
+    });
 
-    grpc.Routes = (function() {
+    $lazy(grpc, "Routes", function() {
 
         function Routes(properties) {
             this.Routes = [];
@@ -6776,9 +6788,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return Routes;
-    })();
+    });
 
-    grpc.UpdateInterfaceRequest = (function() {
+    $lazy(grpc, "UpdateInterfaceRequest", function() {
 
         function UpdateInterfaceRequest(properties) {
             if (properties)
@@ -6905,9 +6917,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return UpdateInterfaceRequest;
-    })();
+    });
 
-    grpc.UpdateRoutesRequest = (function() {
+    $lazy(grpc, "UpdateRoutesRequest", function() {
 
         function UpdateRoutesRequest(properties) {
             if (properties)
@@ -7034,9 +7046,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return UpdateRoutesRequest;
-    })();
+    });
 
-    grpc.UpdateEphemeralMountsRequest = (function() {
+    $lazy(grpc, "UpdateEphemeralMountsRequest", function() {
 
         function UpdateEphemeralMountsRequest(properties) {
             this.storages = [];
@@ -7179,9 +7191,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return UpdateEphemeralMountsRequest;
-    })();
+    });
 
-    grpc.ListInterfacesRequest = (function() {
+    $lazy(grpc, "ListInterfacesRequest", function() {
 
         function ListInterfacesRequest(properties) {
             if (properties)
@@ -7272,9 +7284,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return ListInterfacesRequest;
-    })();
+    });
 
-    grpc.ListRoutesRequest = (function() {
+    $lazy(grpc, "ListRoutesRequest", function() {
 
         function ListRoutesRequest(properties) {
             if (properties)
@@ -7365,9 +7377,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return ListRoutesRequest;
-    })();
+    });
 
-    grpc.ARPNeighbors = (function() {
+    $lazy(grpc, "ARPNeighbors", function() {
 
         function ARPNeighbors(properties) {
             this.ARPNeighbors = [];
@@ -7510,9 +7522,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return ARPNeighbors;
-    })();
+    });
 
-    grpc.AddARPNeighborsRequest = (function() {
+    $lazy(grpc, "AddARPNeighborsRequest", function() {
 
         function AddARPNeighborsRequest(properties) {
             if (properties)
@@ -7639,9 +7651,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return AddARPNeighborsRequest;
-    })();
+    });
 
-    grpc.GetIPTablesRequest = (function() {
+    $lazy(grpc, "GetIPTablesRequest", function() {
 
         function GetIPTablesRequest(properties) {
             if (properties)
@@ -7763,9 +7775,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return GetIPTablesRequest;
-    })();
+    });
 
-    grpc.GetIPTablesResponse = (function() {
+    $lazy(grpc, "GetIPTablesResponse", function() {
 
         function GetIPTablesResponse(properties) {
             if (properties)
@@ -7896,9 +7908,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return GetIPTablesResponse;
-    })();
+    });
 
-    grpc.SetIPTablesRequest = (function() {
+    $lazy(grpc, "SetIPTablesRequest", function() {
 
         function SetIPTablesRequest(properties) {
             if (properties)
@@ -8045,9 +8057,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return SetIPTablesRequest;
-    })();
+    });
 
-    grpc.SetIPTablesResponse = (function() {
+    $lazy(grpc, "SetIPTablesResponse", function() {
 
         function SetIPTablesResponse(properties) {
             if (properties)
@@ -8178,9 +8190,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return SetIPTablesResponse;
-    })();
+    });
 
-    grpc.OnlineCPUMemRequest = (function() {
+    $lazy(grpc, "OnlineCPUMemRequest", function() {
 
         function OnlineCPUMemRequest(properties) {
             if (properties)
@@ -8333,9 +8345,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return OnlineCPUMemRequest;
-    })();
+    });
 
-    grpc.ReseedRandomDevRequest = (function() {
+    $lazy(grpc, "ReseedRandomDevRequest", function() {
 
         function ReseedRandomDevRequest(properties) {
             if (properties)
@@ -8466,9 +8478,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return ReseedRandomDevRequest;
-    })();
+    });
 
-    grpc.AgentDetails = (function() {
+    $lazy(grpc, "AgentDetails", function() {
 
         function AgentDetails(properties) {
             this.device_handlers = [];
@@ -8716,9 +8728,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return AgentDetails;
-    })();
+    });
 
-    grpc.GuestDetailsRequest = (function() {
+    $lazy(grpc, "GuestDetailsRequest", function() {
 
         function GuestDetailsRequest(properties) {
             if (properties)
@@ -8856,9 +8868,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return GuestDetailsRequest;
-    })();
+    });
 
-    grpc.GuestDetailsResponse = (function() {
+    $lazy(grpc, "GuestDetailsResponse", function() {
 
         function GuestDetailsResponse(properties) {
             if (properties)
@@ -9032,9 +9044,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return GuestDetailsResponse;
-    })();
+    });
 
-    grpc.MemHotplugByProbeRequest = (function() {
+    $lazy(grpc, "MemHotplugByProbeRequest", function() {
 
         function MemHotplugByProbeRequest(properties) {
             this.memHotplugProbeAddr = [];
@@ -9198,9 +9210,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return MemHotplugByProbeRequest;
-    })();
+    });
 
-    grpc.SetGuestDateTimeRequest = (function() {
+    $lazy(grpc, "SetGuestDateTimeRequest", function() {
 
         function SetGuestDateTimeRequest(properties) {
             if (properties)
@@ -9370,9 +9382,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return SetGuestDateTimeRequest;
-    })();
+    });
 
-    grpc.FSGroup = (function() {
+    $lazy(grpc, "FSGroup", function() {
 
         function FSGroup(properties) {
             if (properties)
@@ -9529,9 +9541,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return FSGroup;
-    })();
+    });
 
-    grpc.SharedMount = (function() {
+    $lazy(grpc, "SharedMount", function() {
 
         function SharedMount(properties) {
             if (properties)
@@ -9714,9 +9726,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return SharedMount;
-    })();
+    });
 
-    grpc.Storage = (function() {
+    $lazy(grpc, "Storage", function() {
 
         function Storage(properties) {
             this.driver_options = [];
@@ -9983,9 +9995,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return Storage;
-    })();
+    });
 
-    grpc.Device = (function() {
+    $lazy(grpc, "Device", function() {
 
         function Device(properties) {
             this.options = [];
@@ -10185,9 +10197,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return Device;
-    })();
+    });
 
-    grpc.StringUser = (function() {
+    $lazy(grpc, "StringUser", function() {
 
         function StringUser(properties) {
             this.additionalGids = [];
@@ -10357,9 +10369,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return StringUser;
-    })();
+    });
 
-    grpc.CopyFileRequest = (function() {
+    $lazy(grpc, "CopyFileRequest", function() {
 
         function CopyFileRequest(properties) {
             if (properties)
@@ -10628,9 +10640,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return CopyFileRequest;
-    })();
+    });
 
-    grpc.GetOOMEventRequest = (function() {
+    $lazy(grpc, "GetOOMEventRequest", function() {
 
         function GetOOMEventRequest(properties) {
             if (properties)
@@ -10721,9 +10733,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return GetOOMEventRequest;
-    })();
+    });
 
-    grpc.OOMEvent = (function() {
+    $lazy(grpc, "OOMEvent", function() {
 
         function OOMEvent(properties) {
             if (properties)
@@ -10845,9 +10857,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return OOMEvent;
-    })();
+    });
 
-    grpc.AddSwapRequest = (function() {
+    $lazy(grpc, "AddSwapRequest", function() {
 
         function AddSwapRequest(properties) {
             this.PCIPath = [];
@@ -10999,9 +11011,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return AddSwapRequest;
-    })();
+    });
 
-    grpc.AddSwapPathRequest = (function() {
+    $lazy(grpc, "AddSwapPathRequest", function() {
 
         function AddSwapPathRequest(properties) {
             if (properties)
@@ -11123,9 +11135,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return AddSwapPathRequest;
-    })();
+    });
 
-    grpc.GetMetricsRequest = (function() {
+    $lazy(grpc, "GetMetricsRequest", function() {
 
         function GetMetricsRequest(properties) {
             if (properties)
@@ -11216,9 +11228,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return GetMetricsRequest;
-    })();
+    });
 
-    grpc.Metrics = (function() {
+    $lazy(grpc, "Metrics", function() {
 
         function Metrics(properties) {
             if (properties)
@@ -11340,9 +11352,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return Metrics;
-    })();
+    });
 
-    grpc.VolumeStatsRequest = (function() {
+    $lazy(grpc, "VolumeStatsRequest", function() {
 
         function VolumeStatsRequest(properties) {
             if (properties)
@@ -11464,9 +11476,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return VolumeStatsRequest;
-    })();
+    });
 
-    grpc.ResizeVolumeRequest = (function() {
+    $lazy(grpc, "ResizeVolumeRequest", function() {
 
         function ResizeVolumeRequest(properties) {
             if (properties)
@@ -11620,9 +11632,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return ResizeVolumeRequest;
-    })();
+    });
 
-    grpc.SetPolicyRequest = (function() {
+    $lazy(grpc, "SetPolicyRequest", function() {
 
         function SetPolicyRequest(properties) {
             if (properties)
@@ -11744,9 +11756,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return SetPolicyRequest;
-    })();
+    });
 
-    grpc.MemAgentMemcgConfig = (function() {
+    $lazy(grpc, "MemAgentMemcgConfig", function() {
 
         function MemAgentMemcgConfig(properties) {
             if (properties)
@@ -12054,9 +12066,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return MemAgentMemcgConfig;
-    })();
+    });
 
-    grpc.MemAgentCompactConfig = (function() {
+    $lazy(grpc, "MemAgentCompactConfig", function() {
 
         function MemAgentCompactConfig(properties) {
             if (properties)
@@ -12413,9 +12425,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return MemAgentCompactConfig;
-    })();
+    });
 
-    grpc.Spec = (function() {
+    $lazy(grpc, "Spec", function() {
 
         function Spec(properties) {
             this.Mounts = [];
@@ -12775,9 +12787,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return Spec;
-    })();
+    });
 
-    grpc.Process = (function() {
+    $lazy(grpc, "Process", function() {
 
         function Process(properties) {
             this.Args = [];
@@ -13151,9 +13163,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return Process;
-    })();
+    });
 
-    grpc.Box = (function() {
+    $lazy(grpc, "Box", function() {
 
         function Box(properties) {
             if (properties)
@@ -13291,9 +13303,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return Box;
-    })();
+    });
 
-    grpc.User = (function() {
+    $lazy(grpc, "User", function() {
 
         function User(properties) {
             this.AdditionalGids = [];
@@ -13492,9 +13504,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return User;
-    })();
+    });
 
-    grpc.LinuxCapabilities = (function() {
+    $lazy(grpc, "LinuxCapabilities", function() {
 
         function LinuxCapabilities(properties) {
             this.Bounding = [];
@@ -13757,9 +13769,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxCapabilities;
-    })();
+    });
 
-    grpc.POSIXRlimit = (function() {
+    $lazy(grpc, "POSIXRlimit", function() {
 
         function POSIXRlimit(properties) {
             if (properties)
@@ -13944,9 +13956,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return POSIXRlimit;
-    })();
+    });
 
-    grpc.Mount = (function() {
+    $lazy(grpc, "Mount", function() {
 
         function Mount(properties) {
             this.options = [];
@@ -14131,9 +14143,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return Mount;
-    })();
+    });
 
-    grpc.Root = (function() {
+    $lazy(grpc, "Root", function() {
 
         function Root(properties) {
             if (properties)
@@ -14271,9 +14283,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return Root;
-    })();
+    });
 
-    grpc.Hooks = (function() {
+    $lazy(grpc, "Hooks", function() {
 
         function Hooks(properties) {
             this.Prestart = [];
@@ -14597,9 +14609,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return Hooks;
-    })();
+    });
 
-    grpc.Hook = (function() {
+    $lazy(grpc, "Hook", function() {
 
         function Hook(properties) {
             this.Args = [];
@@ -14817,9 +14829,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return Hook;
-    })();
+    });
 
-    grpc.Linux = (function() {
+    $lazy(grpc, "Linux", function() {
 
         function Linux(properties) {
             this.UIDMappings = [];
@@ -15305,9 +15317,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return Linux;
-    })();
+    });
 
-    grpc.Windows = (function() {
+    $lazy(grpc, "Windows", function() {
 
         function Windows(properties) {
             if (properties)
@@ -15429,9 +15441,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return Windows;
-    })();
+    });
 
-    grpc.Solaris = (function() {
+    $lazy(grpc, "Solaris", function() {
 
         function Solaris(properties) {
             if (properties)
@@ -15553,9 +15565,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return Solaris;
-    })();
+    });
 
-    grpc.LinuxIDMapping = (function() {
+    $lazy(grpc, "LinuxIDMapping", function() {
 
         function LinuxIDMapping(properties) {
             if (properties)
@@ -15708,9 +15720,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxIDMapping;
-    })();
+    });
 
-    grpc.LinuxNamespace = (function() {
+    $lazy(grpc, "LinuxNamespace", function() {
 
         function LinuxNamespace(properties) {
             if (properties)
@@ -15848,9 +15860,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxNamespace;
-    })();
+    });
 
-    grpc.LinuxDevice = (function() {
+    $lazy(grpc, "LinuxDevice", function() {
 
         function LinuxDevice(properties) {
             if (properties)
@@ -16095,9 +16107,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxDevice;
-    })();
+    });
 
-    grpc.LinuxResources = (function() {
+    $lazy(grpc, "LinuxResources", function() {
 
         function LinuxResources(properties) {
             this.Devices = [];
@@ -16379,9 +16391,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxResources;
-    })();
+    });
 
-    grpc.LinuxMemory = (function() {
+    $lazy(grpc, "LinuxMemory", function() {
 
         function LinuxMemory(properties) {
             if (properties)
@@ -16690,9 +16702,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxMemory;
-    })();
+    });
 
-    grpc.LinuxCPU = (function() {
+    $lazy(grpc, "LinuxCPU", function() {
 
         function LinuxCPU(properties) {
             if (properties)
@@ -16985,9 +16997,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxCPU;
-    })();
+    });
 
-    grpc.LinuxWeightDevice = (function() {
+    $lazy(grpc, "LinuxWeightDevice", function() {
 
         function LinuxWeightDevice(properties) {
             if (properties)
@@ -17187,9 +17199,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxWeightDevice;
-    })();
+    });
 
-    grpc.LinuxThrottleDevice = (function() {
+    $lazy(grpc, "LinuxThrottleDevice", function() {
 
         function LinuxThrottleDevice(properties) {
             if (properties)
@@ -17390,9 +17402,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxThrottleDevice;
-    })();
+    });
 
-    grpc.LinuxBlockIO = (function() {
+    $lazy(grpc, "LinuxBlockIO", function() {
 
         function LinuxBlockIO(properties) {
             this.WeightDevice = [];
@@ -17712,9 +17724,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxBlockIO;
-    })();
+    });
 
-    grpc.LinuxPids = (function() {
+    $lazy(grpc, "LinuxPids", function() {
 
         function LinuxPids(properties) {
             if (properties)
@@ -17852,9 +17864,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxPids;
-    })();
+    });
 
-    grpc.LinuxDeviceCgroup = (function() {
+    $lazy(grpc, "LinuxDeviceCgroup", function() {
 
         function LinuxDeviceCgroup(properties) {
             if (properties)
@@ -18069,9 +18081,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxDeviceCgroup;
-    })();
+    });
 
-    grpc.LinuxNetwork = (function() {
+    $lazy(grpc, "LinuxNetwork", function() {
 
         function LinuxNetwork(properties) {
             this.Priorities = [];
@@ -18230,9 +18242,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxNetwork;
-    })();
+    });
 
-    grpc.LinuxHugepageLimit = (function() {
+    $lazy(grpc, "LinuxHugepageLimit", function() {
 
         function LinuxHugepageLimit(properties) {
             if (properties)
@@ -18386,9 +18398,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxHugepageLimit;
-    })();
+    });
 
-    grpc.LinuxInterfacePriority = (function() {
+    $lazy(grpc, "LinuxInterfacePriority", function() {
 
         function LinuxInterfacePriority(properties) {
             if (properties)
@@ -18526,9 +18538,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxInterfacePriority;
-    })();
+    });
 
-    grpc.LinuxSeccomp = (function() {
+    $lazy(grpc, "LinuxSeccomp", function() {
 
         function LinuxSeccomp(properties) {
             this.Architectures = [];
@@ -18750,9 +18762,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxSeccomp;
-    })();
+    });
 
-    grpc.LinuxSeccompArg = (function() {
+    $lazy(grpc, "LinuxSeccompArg", function() {
 
         function LinuxSeccompArg(properties) {
             if (properties)
@@ -18968,9 +18980,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxSeccompArg;
-    })();
+    });
 
-    grpc.LinuxSyscall = (function() {
+    $lazy(grpc, "LinuxSyscall", function() {
 
         function LinuxSyscall(properties) {
             this.Names = [];
@@ -19188,9 +19200,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxSyscall;
-    })();
+    });
 
-    grpc.LinuxIntelRdt = (function() {
+    $lazy(grpc, "LinuxIntelRdt", function() {
 
         function LinuxIntelRdt(properties) {
             if (properties)
@@ -19312,9 +19324,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return LinuxIntelRdt;
-    })();
+    });
 
-    grpc.VolumeStatsResponse = (function() {
+    $lazy(grpc, "VolumeStatsResponse", function() {
 
         function VolumeStatsResponse(properties) {
             this.usage = [];
@@ -19478,9 +19490,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return VolumeStatsResponse;
-    })();
+    });
 
-    grpc.VolumeUsage = (function() {
+    $lazy(grpc, "VolumeUsage", function() {
 
         function VolumeUsage(properties) {
             if (properties)
@@ -19728,9 +19740,9 @@ export const grpc = $root.grpc = (() => {
         })();
 
         return VolumeUsage;
-    })();
+    });
 
-    grpc.VolumeCondition = (function() {
+    $lazy(grpc, "VolumeCondition", function() {
 
         function VolumeCondition(properties) {
             if (properties)
@@ -19868,9 +19880,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return VolumeCondition;
-    })();
+    });
 
-    grpc.CheckRequest = (function() {
+    $lazy(grpc, "CheckRequest", function() {
 
         function CheckRequest(properties) {
             if (properties)
@@ -19992,9 +20004,9 @@ export const grpc = $root.grpc = (() => {
         };
 
         return CheckRequest;
-    })();
+    });
 
-    grpc.HealthCheckResponse = (function() {
+    $lazy(grpc, "HealthCheckResponse", function() {
 
         function HealthCheckResponse(properties) {
             if (properties)
@@ -20148,9 +20160,9 @@ export const grpc = $root.grpc = (() => {
         })();
 
         return HealthCheckResponse;
-    })();
+    });
 
-    grpc.VersionCheckResponse = (function() {
+    $lazy(grpc, "VersionCheckResponse", function() {
 
         function VersionCheckResponse(properties) {
             if (properties)
@@ -20288,7 +20300,7 @@ export const grpc = $root.grpc = (() => {
         };
 
         return VersionCheckResponse;
-    })();
+    });
 
     return grpc;
 })();
@@ -20297,21 +20309,21 @@ export const types = $root.types = (() => {
 
     const types = {};
 
-    types.IPFamily = (function() {
+    $lazy(types, "IPFamily", function() {
         const valuesById = {}, values = Object.create(valuesById);
         values[valuesById[0] = "v4"] = 0;
         values[valuesById[1] = "v6"] = 1;
         return values;
-    })();
+    });
 
-    types.FSGroupChangePolicy = (function() {
+    $lazy(types, "FSGroupChangePolicy", function() {
         const valuesById = {}, values = Object.create(valuesById);
         values[valuesById[0] = "Always"] = 0;
         values[valuesById[1] = "OnRootMismatch"] = 1;
         return values;
-    })();
+    });
 
-    types.IPAddress = (function() {
+    $lazy(types, "IPAddress", function() {
 
         function IPAddress(properties) {
             if (properties)
@@ -20483,9 +20495,9 @@ export const types = $root.types = (() => {
         };
 
         return IPAddress;
-    })();
+    });
 
-    types.Interface = (function() {
+    $lazy(types, "Interface", function() {
 
         function Interface(properties) {
             this.IPAddresses = [];
@@ -20751,9 +20763,9 @@ export const types = $root.types = (() => {
         };
 
         return Interface;
-    })();
+    });
 
-    types.Route = (function() {
+    $lazy(types, "Route", function() {
 
         function Route(properties) {
             if (properties)
@@ -21000,9 +21012,9 @@ export const types = $root.types = (() => {
         };
 
         return Route;
-    })();
+    });
 
-    types.ARPNeighbor = (function() {
+    $lazy(types, "ARPNeighbor", function() {
 
         function ARPNeighbor(properties) {
             if (properties)
@@ -21190,7 +21202,7 @@ export const types = $root.types = (() => {
         };
 
         return ARPNeighbor;
-    })();
+    });
 
     return types;
 })();
@@ -21199,7 +21211,7 @@ export const google = $root.google = (() => {
 
     const google = {};
 
-    google.protobuf = (function() {
+    $lazy(google, "protobuf", function() {
 
         const protobuf = {};
 
@@ -21297,7 +21309,7 @@ export const google = $root.google = (() => {
         })();
 
         return protobuf;
-    })();
+    });
 
     return google;
 })();
