@@ -27,8 +27,16 @@ export function sleep(ms: number): Promise<void> {
 
 /** Writes one value with one write(2), as the kernel expects for control files. */
 export function writeValue(dir: string, file: string, value: string | number): void {
+  writeValues(dir, file, [value]);
+}
+
+/**
+ * Writes each value with its own write(2) through one open file: the kernel parses every write on
+ * its own (devices.allow takes one rule per write), so this is a run of writeValue() calls
+ * without an open and a close per value.
+ */
+export function writeValues(dir: string, file: string, values: readonly (string | number)[]): void {
   const path = join(dir, file);
-  const text = String(value);
   let fd: number;
   try {
     fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC | O_CLOEXEC);
@@ -36,13 +44,17 @@ export function writeValue(dir: string, file: string, value: string | number): v
     throw new CgroupError(`cgroups: open ${path} for writing: ${codeOf(e) ?? String(e)}`, codeOf(e));
   }
   try {
-    writeSync(fd, text);
-  } catch (e) {
-    throw new CgroupError(`cgroups: write ${JSON.stringify(text)} to ${path}: ${codeOf(e) ?? String(e)}`, codeOf(e));
+    for (const value of values) {
+      const text = String(value);
+      try {
+        writeSync(fd, text);
+      } catch (e) {
+        throw new CgroupError(`cgroups: write ${JSON.stringify(text)} to ${path}: ${codeOf(e) ?? String(e)}`, codeOf(e));
+      }
+    }
   } finally {
     closeSync(fd);
   }
-  cgLog.trace("cgroup write", { path, value: text });
 }
 
 export function readValue(dir: string, file: string): string {
@@ -109,26 +121,47 @@ export interface Level {
   created: boolean;
 }
 
-/** mkdir every level of `rel` below `root`, top-down; reports which levels were new. */
+/**
+ * mkdir every level of `rel` below `root`; reports which levels were new. The leaf is tried first:
+ * usually every parent exists and only the leaf is new, so one mkdir(2) per hierarchy is enough.
+ */
 export function makeLevels(root: string, rel: string): Level[] {
   const levels: Level[] = [];
   let parent = root;
   for (const segment of rel.split("/")) {
     const dir = join(parent, segment);
-    let created = false;
-    if (!existsSync(dir)) {
-      try {
-        mkdirSync(dir);
-        created = true;
-        createdByUs.add(dir);
-      } catch (e) {
-        if (codeOf(e) !== "EEXIST") throw new CgroupError(`cgroups: mkdir ${dir}: ${codeOf(e) ?? String(e)}`, codeOf(e));
-      }
-    }
-    levels.push({ dir, parent, created });
+    levels.push({ dir, parent, created: false });
     parent = dir;
   }
+  // Walk up while the parent is missing (the top level's parent is `root`: ENOENT there throws),
+  // then make the missing levels top-down.
+  let i = levels.length - 1;
+  for (;;) {
+    const made = makeLevel(levels[i]!.dir, i > 0);
+    if (made !== "no-parent") {
+      levels[i]!.created = made === "created";
+      break;
+    }
+    i--;
+  }
+  for (let j = i + 1; j < levels.length; j++) {
+    levels[j]!.created = makeLevel(levels[j]!.dir, false) === "created";
+  }
   return levels;
+}
+
+/** One mkdir(2). ENOENT is reported as "no-parent" when `parentMayBeMissing`, else an error. */
+function makeLevel(dir: string, parentMayBeMissing: boolean): "created" | "exists" | "no-parent" {
+  try {
+    mkdirSync(dir);
+    createdByUs.add(dir);
+    return "created";
+  } catch (e) {
+    const code = codeOf(e);
+    if (code === "EEXIST") return "exists";
+    if (code === "ENOENT" && parentMayBeMissing) return "no-parent";
+    throw new CgroupError(`cgroups: mkdir ${dir}: ${code ?? String(e)}`, code);
+  }
 }
 
 /** Sub-cgroups a container made inside its own cgroup (cgroupns, nested runtimes) block rmdir. */
@@ -162,22 +195,25 @@ export async function removeLevels(root: string, leaf: string, timeoutMs: number
     return;
   }
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     try {
-      removeChildCgroups(leaf);
+      // Listing a v1 cgroup directory costs as much as the rmdir: only look for sub-cgroups once
+      // a plain rmdir has failed.
+      if (attempt > 0) removeChildCgroups(leaf);
       rmdirSync(leaf);
       break;
     } catch (e) {
       const code = codeOf(e);
       if (code === "ENOENT") break;
-      if (code !== "EBUSY" || Date.now() >= deadline) {
+      // cgroupfs says EBUSY for tasks or sub-cgroups still inside (ENOTEMPTY elsewhere).
+      if ((code !== "EBUSY" && code !== "ENOTEMPTY") || Date.now() >= deadline) {
         const pids = readProcsRecursive(leaf);
         throw new CgroupError(
           `cgroups: remove ${leaf}: ${code ?? String(e)}` + (pids.length ? ` (processes still inside: ${pids.join(" ")})` : ""),
           code,
         );
       }
-      await sleep(10);
+      if (attempt > 0) await sleep(10);
     }
   }
   createdByUs.delete(leaf);

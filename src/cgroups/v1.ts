@@ -1,10 +1,10 @@
 // cgroup v1: one directory per hierarchy (a hierarchy is one controller or a co-mounted group such
 // as cpu,cpuacct). Resource mapping follows Kata's agent (rustjail/src/cgroups/fs) and the kernel's
 // cgroup-v1 file names; proto3 zeros mean "not requested" and are not written.
-import { initialDeviceWrites, specDeviceWrites } from "./devices.ts";
+import { initialDeviceWrites, specDeviceWrites, type DeviceWrite } from "./devices.ts";
 import {
   CgroupError, cgLog, closeQuietly, hasFile, hugepageSizes, makeLevels, openProcs, readOptional, readProcsRecursive, readValue,
-  removeLevels, sleep, writeValue,
+  removeLevels, sleep, writeValue, writeValues,
 } from "./fsutil.ts";
 import type { CgroupManager } from "./manager.ts";
 import { int, str, type LinuxBlockIO, type LinuxCPU, type LinuxMemory, type LinuxThrottleDevice, type Resources } from "./resources.ts";
@@ -61,7 +61,7 @@ export class V1Manager implements CgroupManager {
       }
     }
     const devices = this.dirs.get("devices");
-    if (devices) for (const w of initialDeviceWrites()) writeValue(devices, w.file, w.rule);
+    if (devices) writeDeviceRules(devices, initialDeviceWrites());
     cgLog.info("cgroup created", { path: this.path, cgroup_version: 1 });
   }
 
@@ -100,7 +100,7 @@ export class V1Manager implements CgroupManager {
       }
     }
     const devices = this.dirs.get("devices");
-    if (devices) for (const w of specDeviceWrites(r.Devices ?? [])) writeValue(devices, w.file, w.rule);
+    if (devices) writeDeviceRules(devices, specDeviceWrites(r.Devices ?? []));
   }
 
   private setCpu(cpu: LinuxCPU): void {
@@ -346,4 +346,14 @@ function blkioStats(dir: string): BlkioStats {
     b.io_serviced_recursive = parseBlkioOps(read("blkio.throttle.io_serviced_recursive") ?? read("blkio.throttle.io_serviced"));
   }
   return b;
+}
+
+/** The rules in order, each with its own write(2); a run of rules for the same file shares one open. */
+function writeDeviceRules(dir: string, writes: readonly DeviceWrite[]): void {
+  for (let i = 0; i < writes.length; ) {
+    const file = writes[i]!.file;
+    const rules: string[] = [];
+    for (; i < writes.length && writes[i]!.file === file; i++) rules.push(writes[i]!.rule);
+    writeValues(dir, file, rules);
+  }
 }
