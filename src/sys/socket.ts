@@ -104,3 +104,24 @@ async function waitWritable(fd: number, timeoutMs: number, where: string): Promi
   check("getsockopt(SO_ERROR)", C.getsockopt(fd, SOL_SOCKET, SO_ERROR, ptr(soError), ptr(len)));
   if (soError[0] !== 0) throw new SysError(where, soError[0]!);
 }
+
+const SO_SNDBUF = 7;
+const SO_SNDBUFFORCE = 32;
+const optVal = new Int32Array(new ArrayBuffer(4));
+const optLen = new Uint32Array(new ArrayBuffer(4));
+
+/**
+ * Raises a connected socket's send buffer to `bytes`: SO_SNDBUFFORCE (past net.core.wmem_max, needs
+ * CAP_NET_ADMIN), else SO_SNDBUF (capped at wmem_max). Returns the size in effect afterwards, which
+ * the kernel reports doubled (it counts its bookkeeping too).
+ */
+export function setSendBuffer(fd: number, bytes: number): number {
+  optVal[0] = bytes;
+  if (C.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, ptr(optVal), 4) < 0) {
+    optVal[0] = bytes;
+    check(`setsockopt(${fd}, SO_SNDBUF, ${bytes})`, C.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, ptr(optVal), 4));
+  }
+  optLen[0] = 4;
+  check(`getsockopt(${fd}, SO_SNDBUF)`, C.getsockopt(fd, SOL_SOCKET, SO_SNDBUF, ptr(optVal), ptr(optLen)));
+  return optVal[0]!;
+}

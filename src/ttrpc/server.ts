@@ -7,9 +7,9 @@
 // stream id / data frame = INVALID_ARGUMENT, oversize frame = RESOURCE_EXHAUSTED after its body
 // was skipped, timeout_nano = DEADLINE_EXCEEDED when it passes.
 import { lstatSync, unlinkSync } from "node:fs";
-import type { SocketHandler } from "bun";
+import type { Socket, SocketHandler } from "bun";
 import { log as rootLog, type Logger } from "../log/logger.ts";
-import { vsockListen } from "../sys/socket.ts";
+import { setSendBuffer, vsockListen } from "../sys/socket.ts";
 import { formatAddress, parseAddress, type Address } from "./address.ts";
 import type { CallContext, Handler } from "./call.ts";
 import { MAX_MESSAGE } from "./frame.ts";
@@ -56,6 +56,7 @@ export class TtrpcServer implements ConnectionHost {
     // One handler object for every connection; per-connection state lives in socket.data.
     this.handlers = {
       open: (socket) => {
+        raiseSendBuffer(socket, this.log);
         const conn = new ServerConnection(this, socket);
         socket.data = conn;
         this.connections.add(conn);
@@ -172,5 +173,23 @@ function removeSocketFile(path: string): void {
     if (lstatSync(path).isSocket()) unlinkSync(path);
   } catch {
     // Absent: nothing to remove.
+  }
+}
+
+/**
+ * Answers of up to 4 MiB (ReadStdout) leave in one write instead of trickling through the default
+ * ~200 KiB unix-socket send buffer with a wake-up of the reader per slice: 1 GiB of ReadStdout with
+ * 4 MiB reads went from ~620 to ~750 MiB/s (bench/: stdout rows). The buffer holds only bytes in
+ * flight. Over vsock the limit is the peer's receive buffer instead, so this changes nothing there.
+ */
+const SEND_BUFFER_BYTES = 4 << 20;
+
+function raiseSendBuffer(socket: Socket<ServerConnection>, log: Logger): void {
+  const fd = (socket as unknown as { fd?: number }).fd;
+  if (typeof fd !== "number" || fd < 0) return;
+  try {
+    setSendBuffer(fd, SEND_BUFFER_BYTES);
+  } catch (error) {
+    log.debug("could not raise the connection's send buffer", { error });
   }
 }

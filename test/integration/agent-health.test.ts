@@ -51,6 +51,17 @@ describe("Health over our client", () => {
     expect(v.agent_version).toMatch(/^\d+\.\d+\.\d+/);
   });
 
+  // ss(8) reports each unix socket's send buffer as skmem's "tb" (the kernel's doubled figure).
+  test.skipIf(!Bun.which("ss"))("accepted connections get a 4 MiB send buffer (one write per large answer)", async () => {
+    await check();
+    const p = Bun.spawnSync(["ss", "-xmpH"]);
+    const lines = p.stdout.toString().split("\n");
+    const i = lines.findIndex((l) => l.includes(`pid=${agent.proc.pid},`) && l.includes("ESTAB"));
+    expect(i).toBeGreaterThanOrEqual(0);
+    const tb = /tb(\d+)/.exec(`${lines[i]} ${lines[i + 1] ?? ""}`);
+    expect(Number(tb?.[1])).toBeGreaterThanOrEqual(8 << 20);
+  });
+
   test("each RPC is logged at debug with method, status and duration", async () => {
     await check();
     const line = agent.logs().split("\n").reverse().find((l) => l.includes('"grpc.Health/Check"'));
