@@ -56,7 +56,8 @@ describe("Health over our client", () => {
     await check();
     const p = Bun.spawnSync(["ss", "-xmpH"]);
     const lines = p.stdout.toString().split("\n");
-    const i = lines.findIndex((l) => l.includes(`pid=${agent.proc.pid},`) && l.includes("ESTAB"));
+    // The accepted connection: local address is the agent's socket path (its stdio are socketpairs too).
+    const i = lines.findIndex((l) => l.includes(`pid=${agent.proc.pid},`) && l.includes("ESTAB") && l.includes(agent.socket));
     expect(i).toBeGreaterThanOrEqual(0);
     const tb = /tb(\d+)/.exec(`${lines[i]} ${lines[i + 1] ?? ""}`);
     expect(Number(tb?.[1])).toBeGreaterThanOrEqual(8 << 20);
