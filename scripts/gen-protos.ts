@@ -52,6 +52,11 @@ const PBJS_FLAGS = [
   "-t", "static-module", "-w", "es6",
   "--keep-case", "--force-number",
   "--no-service", "--no-delimited",
+  // Only create/encode/decode: the agent never converts or verifies plain objects, and the
+  // converters would more than double the module (1 MB → 0.4 MB of source), which the agent
+  // loads at start (start-to-ready, idle RSS). agent-ctl and tests convert with protobufjs
+  // reflection over the same .proto files (src/ctl/schema.ts), which has the same semantics.
+  "--no-verify", "--no-convert", "--no-typeurl",
   "-p", PROTO_DIR,
 ];
 
@@ -200,17 +205,15 @@ function renderServices(services: Map<string, MethodRow[]>): string {
     "// classes of protos.js), so the server and agent-ctl can enumerate all RPCs. requestName is",
     "// the short request type name that Kata's `[endpoints] allowed` list uses.",
     "",
-    'import type { IConversionOptions, Reader, Writer } from "protobufjs";',
+    'import type { Reader, Writer } from "protobufjs";',
     `import { ${packagesUsed(services).join(", ")} } from "./protos.js";`,
     "",
-    "/** What every generated message class offers, seen through its plain-object interface I. */",
+    "/** What every generated message class offers, seen through its plain-object interface I",
+    " *  (conversion from and to JSON-like objects: src/ctl/schema.ts). */",
     "export interface MessageCodec<I> {",
     "  create(properties?: I): I;",
     "  encode(message: I, writer?: Writer): Writer;",
     "  decode(reader: Reader | Uint8Array, length?: number): I;",
-    "  fromObject(object: { [k: string]: any }): I;",
-    "  toObject(message: I, options?: IConversionOptions): { [k: string]: any };",
-    "  verify(message: { [k: string]: any }): string | null;",
     "}",
     "",
     "export interface MethodDescriptor<Req = any, Res = any> {",

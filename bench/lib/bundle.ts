@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { makeBusyboxRootfs } from "../../test/fixtures/busybox.ts";
 import { minimalOciConfig, ociConfigToSpec } from "../../src/container/oci-json.ts";
-import { grpc } from "../../src/gen/index.ts";
+import { messageType } from "../../src/ctl/schema.ts";
 
 export interface Bundle {
   dir: string;
@@ -31,6 +31,7 @@ export function writeRuncBundle(dir: string, rootfs: string, args: string[]): Bu
 export function writeAgentSpec(file: string, rootfs: string, args: string[]): string {
   const spec = ociConfigToSpec(minimalOciConfig({ rootfs, args }));
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, grpc.Spec.encode(grpc.Spec.fromObject(spec)).finish());
+  const type = messageType("grpc.Spec");
+  writeFileSync(file, type.encode(type.fromObject(spec)).finish());
   return file;
 }

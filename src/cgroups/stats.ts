@@ -1,5 +1,5 @@
 // The statistics the managers return: a plain object shaped like agent.proto's CgroupStats, with its
-// snake_case field names, ready for `CgroupStats.fromObject`. All counters are numbers (uint64 in the
+// snake_case field names, ready to encode as a CgroupStats. All counters are numbers (uint64 in the
 // proto); values above 2^53 lose precision, which no real counter reaches. Also the small parsers
 // for the cgroupfs file formats, shared by v1 and v2.
 

@@ -134,7 +134,7 @@ export class Session {
     let payload: Uint8Array;
     try {
       request = this.buildRequest(rpc, args);
-      payload = rpc.method.request.encode(rpc.method.request.fromObject(request)).finish();
+      payload = encodeRequest(rpc, request);
     } catch (e) {
       return this.report(name, e instanceof CtlSyntaxError ? e : new CtlSyntaxError((e as Error).message));
     }
@@ -142,7 +142,7 @@ export class Session {
     try {
       const response = await this.call(rpc, payload);
       if (typeof request.container_id === "string" && request.container_id) this.lastContainerId = request.container_id;
-      this.io.stdout(responseLine(name, renderMessage(rpc.method.response, response)));
+      this.io.stdout(responseLine(name, renderMessage(messageType(rpc.method.responseType), response)));
       return "ok";
     } catch (e) {
       return this.report(name, e);
@@ -176,7 +176,7 @@ export class Session {
     } catch (e) {
       return this.report("ReadAll", e);
     }
-    const payload = stdoutRpc.method.request.encode(stdoutRpc.method.request.fromObject(request)).finish();
+    const payload = encodeRequest(stdoutRpc, request);
     let lastStdoutByte = 0x0a;
     const drain = async (rpc: RpcCommand, write: (d: Uint8Array) => void): Promise<number> => {
       let total = 0;
@@ -221,4 +221,10 @@ export class Session {
     await this.client?.close();
     this.client = undefined;
   }
+}
+
+/** JSON-like request → wire bytes, converted by reflection (the generated classes only encode). */
+function encodeRequest(rpc: RpcCommand, request: PlainMessage): Uint8Array {
+  const type = messageType(rpc.method.requestType);
+  return type.encode(type.fromObject(request)).finish();
 }

@@ -1,5 +1,5 @@
 // Checks a JSON request (json://, file://) against the message schema, recursively, and returns
-// a copy ready for the generated fromObject. protobufjs's fromObject silently drops keys it does
+// a copy ready for fromObject (reflection, src/ctl/schema.ts). protobufjs's fromObject silently drops keys it does
 // not know (a typo like "containerId" would send an empty container_id), so unknown fields are an
 // error naming them and the valid ones; values are coerced per field type (values.ts).
 import { CtlSyntaxError } from "./errors.ts";

@@ -1,6 +1,6 @@
 // How agent-ctl prints a response: one JSON line per call, `Check: {"status":"SERVING"}`.
-// The message goes through the generated toObject with every field present (defaults, empty
-// arrays and maps), 64-bit numbers as JS numbers and enums by name; unset message fields are
+// The message goes through protobufjs reflection's toObject (src/ctl/schema.ts) with every field
+// present (defaults, empty arrays and maps), 64-bit numbers as JS numbers and enums by name; unset message fields are
 // left out. Bytes fields are shown as a JSON string when they are printable UTF-8 text
 // ("data":"hi\n"), otherwise as {"base64":"…"} — json:// input accepts both forms back
 // ({"text": …} for text).

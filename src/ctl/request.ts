@@ -181,7 +181,7 @@ export interface Convenience {
 }
 
 /**
- * The request as a plain object for the generated fromObject: JSON documents merged in order,
+ * The request as a plain object for fromObject (reflection): JSON documents merged in order,
  * then the convenience names (if the command has any), then the other assignments.
  */
 export function buildRequest(

@@ -1,5 +1,5 @@
 // Coerces one value onto a proto field's type, from JSON (json://, file://) or from the text of a
-// name=value word. Errors name the field path. Results are what the generated fromObject takes:
+// name=value word. Errors name the field path. Results are what fromObject (reflection) takes:
 // numbers for integers and enums, Uint8Array for bytes.
 import type protobuf from "protobufjs";
 import { CtlSyntaxError } from "./errors.ts";

@@ -32,11 +32,6 @@ export namespace grpc {
         public static create(properties?: grpc.ICreateContainerRequest): grpc.CreateContainerRequest;
         public static encode(message: grpc.ICreateContainerRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.CreateContainerRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.CreateContainerRequest;
-        public static toObject(message: grpc.CreateContainerRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IStartContainerRequest {
@@ -49,11 +44,6 @@ export namespace grpc {
         public static create(properties?: grpc.IStartContainerRequest): grpc.StartContainerRequest;
         public static encode(message: grpc.IStartContainerRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.StartContainerRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.StartContainerRequest;
-        public static toObject(message: grpc.StartContainerRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IRemoveContainerRequest {
@@ -68,11 +58,6 @@ export namespace grpc {
         public static create(properties?: grpc.IRemoveContainerRequest): grpc.RemoveContainerRequest;
         public static encode(message: grpc.IRemoveContainerRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.RemoveContainerRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.RemoveContainerRequest;
-        public static toObject(message: grpc.RemoveContainerRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IExecProcessRequest {
@@ -97,11 +82,6 @@ export namespace grpc {
         public static create(properties?: grpc.IExecProcessRequest): grpc.ExecProcessRequest;
         public static encode(message: grpc.IExecProcessRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.ExecProcessRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.ExecProcessRequest;
-        public static toObject(message: grpc.ExecProcessRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ISignalProcessRequest {
@@ -118,11 +98,6 @@ export namespace grpc {
         public static create(properties?: grpc.ISignalProcessRequest): grpc.SignalProcessRequest;
         public static encode(message: grpc.ISignalProcessRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.SignalProcessRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.SignalProcessRequest;
-        public static toObject(message: grpc.SignalProcessRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IWaitProcessRequest {
@@ -137,11 +112,6 @@ export namespace grpc {
         public static create(properties?: grpc.IWaitProcessRequest): grpc.WaitProcessRequest;
         public static encode(message: grpc.IWaitProcessRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.WaitProcessRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.WaitProcessRequest;
-        public static toObject(message: grpc.WaitProcessRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IWaitProcessResponse {
@@ -154,11 +124,6 @@ export namespace grpc {
         public static create(properties?: grpc.IWaitProcessResponse): grpc.WaitProcessResponse;
         public static encode(message: grpc.IWaitProcessResponse, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.WaitProcessResponse;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.WaitProcessResponse;
-        public static toObject(message: grpc.WaitProcessResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IUpdateContainerRequest {
@@ -173,11 +138,6 @@ export namespace grpc {
         public static create(properties?: grpc.IUpdateContainerRequest): grpc.UpdateContainerRequest;
         public static encode(message: grpc.IUpdateContainerRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.UpdateContainerRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.UpdateContainerRequest;
-        public static toObject(message: grpc.UpdateContainerRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IStatsContainerRequest {
@@ -190,11 +150,6 @@ export namespace grpc {
         public static create(properties?: grpc.IStatsContainerRequest): grpc.StatsContainerRequest;
         public static encode(message: grpc.IStatsContainerRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.StatsContainerRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.StatsContainerRequest;
-        public static toObject(message: grpc.StatsContainerRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IPauseContainerRequest {
@@ -207,11 +162,6 @@ export namespace grpc {
         public static create(properties?: grpc.IPauseContainerRequest): grpc.PauseContainerRequest;
         public static encode(message: grpc.IPauseContainerRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.PauseContainerRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.PauseContainerRequest;
-        public static toObject(message: grpc.PauseContainerRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IResumeContainerRequest {
@@ -224,11 +174,6 @@ export namespace grpc {
         public static create(properties?: grpc.IResumeContainerRequest): grpc.ResumeContainerRequest;
         public static encode(message: grpc.IResumeContainerRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.ResumeContainerRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.ResumeContainerRequest;
-        public static toObject(message: grpc.ResumeContainerRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IRemoveStaleVirtiofsShareMountsRequest {
@@ -239,11 +184,6 @@ export namespace grpc {
         public static create(properties?: grpc.IRemoveStaleVirtiofsShareMountsRequest): grpc.RemoveStaleVirtiofsShareMountsRequest;
         public static encode(message: grpc.IRemoveStaleVirtiofsShareMountsRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.RemoveStaleVirtiofsShareMountsRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.RemoveStaleVirtiofsShareMountsRequest;
-        public static toObject(message: grpc.RemoveStaleVirtiofsShareMountsRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IGetDiagnosticDataRequest {
@@ -258,11 +198,6 @@ export namespace grpc {
         public static create(properties?: grpc.IGetDiagnosticDataRequest): grpc.GetDiagnosticDataRequest;
         public static encode(message: grpc.IGetDiagnosticDataRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.GetDiagnosticDataRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.GetDiagnosticDataRequest;
-        public static toObject(message: grpc.GetDiagnosticDataRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IGetDiagnosticDataResponse {
@@ -275,11 +210,6 @@ export namespace grpc {
         public static create(properties?: grpc.IGetDiagnosticDataResponse): grpc.GetDiagnosticDataResponse;
         public static encode(message: grpc.IGetDiagnosticDataResponse, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.GetDiagnosticDataResponse;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.GetDiagnosticDataResponse;
-        public static toObject(message: grpc.GetDiagnosticDataResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ICpuUsage {
@@ -298,11 +228,6 @@ export namespace grpc {
         public static create(properties?: grpc.ICpuUsage): grpc.CpuUsage;
         public static encode(message: grpc.ICpuUsage, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.CpuUsage;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.CpuUsage;
-        public static toObject(message: grpc.CpuUsage, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IThrottlingData {
@@ -319,11 +244,6 @@ export namespace grpc {
         public static create(properties?: grpc.IThrottlingData): grpc.ThrottlingData;
         public static encode(message: grpc.IThrottlingData, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.ThrottlingData;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.ThrottlingData;
-        public static toObject(message: grpc.ThrottlingData, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ICpuStats {
@@ -338,11 +258,6 @@ export namespace grpc {
         public static create(properties?: grpc.ICpuStats): grpc.CpuStats;
         public static encode(message: grpc.ICpuStats, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.CpuStats;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.CpuStats;
-        public static toObject(message: grpc.CpuStats, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IPidsStats {
@@ -357,11 +272,6 @@ export namespace grpc {
         public static create(properties?: grpc.IPidsStats): grpc.PidsStats;
         public static encode(message: grpc.IPidsStats, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.PidsStats;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.PidsStats;
-        public static toObject(message: grpc.PidsStats, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IMemoryData {
@@ -380,11 +290,6 @@ export namespace grpc {
         public static create(properties?: grpc.IMemoryData): grpc.MemoryData;
         public static encode(message: grpc.IMemoryData, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.MemoryData;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.MemoryData;
-        public static toObject(message: grpc.MemoryData, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IMemoryStats {
@@ -407,11 +312,6 @@ export namespace grpc {
         public static create(properties?: grpc.IMemoryStats): grpc.MemoryStats;
         public static encode(message: grpc.IMemoryStats, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.MemoryStats;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.MemoryStats;
-        public static toObject(message: grpc.MemoryStats, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IBlkioStatsEntry {
@@ -430,11 +330,6 @@ export namespace grpc {
         public static create(properties?: grpc.IBlkioStatsEntry): grpc.BlkioStatsEntry;
         public static encode(message: grpc.IBlkioStatsEntry, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.BlkioStatsEntry;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.BlkioStatsEntry;
-        public static toObject(message: grpc.BlkioStatsEntry, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IBlkioStats {
@@ -461,11 +356,6 @@ export namespace grpc {
         public static create(properties?: grpc.IBlkioStats): grpc.BlkioStats;
         public static encode(message: grpc.IBlkioStats, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.BlkioStats;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.BlkioStats;
-        public static toObject(message: grpc.BlkioStats, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IHugetlbStats {
@@ -482,11 +372,6 @@ export namespace grpc {
         public static create(properties?: grpc.IHugetlbStats): grpc.HugetlbStats;
         public static encode(message: grpc.IHugetlbStats, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.HugetlbStats;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.HugetlbStats;
-        public static toObject(message: grpc.HugetlbStats, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ICgroupStats {
@@ -507,11 +392,6 @@ export namespace grpc {
         public static create(properties?: grpc.ICgroupStats): grpc.CgroupStats;
         public static encode(message: grpc.ICgroupStats, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.CgroupStats;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.CgroupStats;
-        public static toObject(message: grpc.CgroupStats, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface INetworkStats {
@@ -540,11 +420,6 @@ export namespace grpc {
         public static create(properties?: grpc.INetworkStats): grpc.NetworkStats;
         public static encode(message: grpc.INetworkStats, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.NetworkStats;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.NetworkStats;
-        public static toObject(message: grpc.NetworkStats, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IStatsContainerResponse {
@@ -559,11 +434,6 @@ export namespace grpc {
         public static create(properties?: grpc.IStatsContainerResponse): grpc.StatsContainerResponse;
         public static encode(message: grpc.IStatsContainerResponse, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.StatsContainerResponse;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.StatsContainerResponse;
-        public static toObject(message: grpc.StatsContainerResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IWriteStreamRequest {
@@ -580,11 +450,6 @@ export namespace grpc {
         public static create(properties?: grpc.IWriteStreamRequest): grpc.WriteStreamRequest;
         public static encode(message: grpc.IWriteStreamRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.WriteStreamRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.WriteStreamRequest;
-        public static toObject(message: grpc.WriteStreamRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IWriteStreamResponse {
@@ -597,11 +462,6 @@ export namespace grpc {
         public static create(properties?: grpc.IWriteStreamResponse): grpc.WriteStreamResponse;
         public static encode(message: grpc.IWriteStreamResponse, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.WriteStreamResponse;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.WriteStreamResponse;
-        public static toObject(message: grpc.WriteStreamResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IReadStreamRequest {
@@ -618,11 +478,6 @@ export namespace grpc {
         public static create(properties?: grpc.IReadStreamRequest): grpc.ReadStreamRequest;
         public static encode(message: grpc.IReadStreamRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.ReadStreamRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.ReadStreamRequest;
-        public static toObject(message: grpc.ReadStreamRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IReadStreamResponse {
@@ -635,11 +490,6 @@ export namespace grpc {
         public static create(properties?: grpc.IReadStreamResponse): grpc.ReadStreamResponse;
         public static encode(message: grpc.IReadStreamResponse, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.ReadStreamResponse;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.ReadStreamResponse;
-        public static toObject(message: grpc.ReadStreamResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ICloseStdinRequest {
@@ -654,11 +504,6 @@ export namespace grpc {
         public static create(properties?: grpc.ICloseStdinRequest): grpc.CloseStdinRequest;
         public static encode(message: grpc.ICloseStdinRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.CloseStdinRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.CloseStdinRequest;
-        public static toObject(message: grpc.CloseStdinRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ITtyWinResizeRequest {
@@ -677,11 +522,6 @@ export namespace grpc {
         public static create(properties?: grpc.ITtyWinResizeRequest): grpc.TtyWinResizeRequest;
         public static encode(message: grpc.ITtyWinResizeRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.TtyWinResizeRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.TtyWinResizeRequest;
-        public static toObject(message: grpc.TtyWinResizeRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IKernelModule {
@@ -696,11 +536,6 @@ export namespace grpc {
         public static create(properties?: grpc.IKernelModule): grpc.KernelModule;
         public static encode(message: grpc.IKernelModule, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.KernelModule;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.KernelModule;
-        public static toObject(message: grpc.KernelModule, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ICreateSandboxRequest {
@@ -725,11 +560,6 @@ export namespace grpc {
         public static create(properties?: grpc.ICreateSandboxRequest): grpc.CreateSandboxRequest;
         public static encode(message: grpc.ICreateSandboxRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.CreateSandboxRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.CreateSandboxRequest;
-        public static toObject(message: grpc.CreateSandboxRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IDestroySandboxRequest {
@@ -740,11 +570,6 @@ export namespace grpc {
         public static create(properties?: grpc.IDestroySandboxRequest): grpc.DestroySandboxRequest;
         public static encode(message: grpc.IDestroySandboxRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.DestroySandboxRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.DestroySandboxRequest;
-        public static toObject(message: grpc.DestroySandboxRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IInterfaces {
@@ -757,11 +582,6 @@ export namespace grpc {
         public static create(properties?: grpc.IInterfaces): grpc.Interfaces;
         public static encode(message: grpc.IInterfaces, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.Interfaces;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.Interfaces;
-        public static toObject(message: grpc.Interfaces, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IRoutes {
@@ -774,11 +594,6 @@ export namespace grpc {
         public static create(properties?: grpc.IRoutes): grpc.Routes;
         public static encode(message: grpc.IRoutes, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.Routes;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.Routes;
-        public static toObject(message: grpc.Routes, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IUpdateInterfaceRequest {
@@ -791,11 +606,6 @@ export namespace grpc {
         public static create(properties?: grpc.IUpdateInterfaceRequest): grpc.UpdateInterfaceRequest;
         public static encode(message: grpc.IUpdateInterfaceRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.UpdateInterfaceRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.UpdateInterfaceRequest;
-        public static toObject(message: grpc.UpdateInterfaceRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IUpdateRoutesRequest {
@@ -808,11 +618,6 @@ export namespace grpc {
         public static create(properties?: grpc.IUpdateRoutesRequest): grpc.UpdateRoutesRequest;
         public static encode(message: grpc.IUpdateRoutesRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.UpdateRoutesRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.UpdateRoutesRequest;
-        public static toObject(message: grpc.UpdateRoutesRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IUpdateEphemeralMountsRequest {
@@ -825,11 +630,6 @@ export namespace grpc {
         public static create(properties?: grpc.IUpdateEphemeralMountsRequest): grpc.UpdateEphemeralMountsRequest;
         public static encode(message: grpc.IUpdateEphemeralMountsRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.UpdateEphemeralMountsRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.UpdateEphemeralMountsRequest;
-        public static toObject(message: grpc.UpdateEphemeralMountsRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IListInterfacesRequest {
@@ -840,11 +640,6 @@ export namespace grpc {
         public static create(properties?: grpc.IListInterfacesRequest): grpc.ListInterfacesRequest;
         public static encode(message: grpc.IListInterfacesRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.ListInterfacesRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.ListInterfacesRequest;
-        public static toObject(message: grpc.ListInterfacesRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IListRoutesRequest {
@@ -855,11 +650,6 @@ export namespace grpc {
         public static create(properties?: grpc.IListRoutesRequest): grpc.ListRoutesRequest;
         public static encode(message: grpc.IListRoutesRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.ListRoutesRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.ListRoutesRequest;
-        public static toObject(message: grpc.ListRoutesRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IARPNeighbors {
@@ -872,11 +662,6 @@ export namespace grpc {
         public static create(properties?: grpc.IARPNeighbors): grpc.ARPNeighbors;
         public static encode(message: grpc.IARPNeighbors, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.ARPNeighbors;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.ARPNeighbors;
-        public static toObject(message: grpc.ARPNeighbors, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IAddARPNeighborsRequest {
@@ -889,11 +674,6 @@ export namespace grpc {
         public static create(properties?: grpc.IAddARPNeighborsRequest): grpc.AddARPNeighborsRequest;
         public static encode(message: grpc.IAddARPNeighborsRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.AddARPNeighborsRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.AddARPNeighborsRequest;
-        public static toObject(message: grpc.AddARPNeighborsRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IGetIPTablesRequest {
@@ -906,11 +686,6 @@ export namespace grpc {
         public static create(properties?: grpc.IGetIPTablesRequest): grpc.GetIPTablesRequest;
         public static encode(message: grpc.IGetIPTablesRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.GetIPTablesRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.GetIPTablesRequest;
-        public static toObject(message: grpc.GetIPTablesRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IGetIPTablesResponse {
@@ -923,11 +698,6 @@ export namespace grpc {
         public static create(properties?: grpc.IGetIPTablesResponse): grpc.GetIPTablesResponse;
         public static encode(message: grpc.IGetIPTablesResponse, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.GetIPTablesResponse;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.GetIPTablesResponse;
-        public static toObject(message: grpc.GetIPTablesResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ISetIPTablesRequest {
@@ -942,11 +712,6 @@ export namespace grpc {
         public static create(properties?: grpc.ISetIPTablesRequest): grpc.SetIPTablesRequest;
         public static encode(message: grpc.ISetIPTablesRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.SetIPTablesRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.SetIPTablesRequest;
-        public static toObject(message: grpc.SetIPTablesRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ISetIPTablesResponse {
@@ -959,11 +724,6 @@ export namespace grpc {
         public static create(properties?: grpc.ISetIPTablesResponse): grpc.SetIPTablesResponse;
         public static encode(message: grpc.ISetIPTablesResponse, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.SetIPTablesResponse;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.SetIPTablesResponse;
-        public static toObject(message: grpc.SetIPTablesResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IOnlineCPUMemRequest {
@@ -980,11 +740,6 @@ export namespace grpc {
         public static create(properties?: grpc.IOnlineCPUMemRequest): grpc.OnlineCPUMemRequest;
         public static encode(message: grpc.IOnlineCPUMemRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.OnlineCPUMemRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.OnlineCPUMemRequest;
-        public static toObject(message: grpc.OnlineCPUMemRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IReseedRandomDevRequest {
@@ -997,11 +752,6 @@ export namespace grpc {
         public static create(properties?: grpc.IReseedRandomDevRequest): grpc.ReseedRandomDevRequest;
         public static encode(message: grpc.IReseedRandomDevRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.ReseedRandomDevRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.ReseedRandomDevRequest;
-        public static toObject(message: grpc.ReseedRandomDevRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IAgentDetails {
@@ -1024,11 +774,6 @@ export namespace grpc {
         public static create(properties?: grpc.IAgentDetails): grpc.AgentDetails;
         public static encode(message: grpc.IAgentDetails, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.AgentDetails;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.AgentDetails;
-        public static toObject(message: grpc.AgentDetails, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IGuestDetailsRequest {
@@ -1043,11 +788,6 @@ export namespace grpc {
         public static create(properties?: grpc.IGuestDetailsRequest): grpc.GuestDetailsRequest;
         public static encode(message: grpc.IGuestDetailsRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.GuestDetailsRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.GuestDetailsRequest;
-        public static toObject(message: grpc.GuestDetailsRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IGuestDetailsResponse {
@@ -1064,11 +804,6 @@ export namespace grpc {
         public static create(properties?: grpc.IGuestDetailsResponse): grpc.GuestDetailsResponse;
         public static encode(message: grpc.IGuestDetailsResponse, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.GuestDetailsResponse;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.GuestDetailsResponse;
-        public static toObject(message: grpc.GuestDetailsResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IMemHotplugByProbeRequest {
@@ -1081,11 +816,6 @@ export namespace grpc {
         public static create(properties?: grpc.IMemHotplugByProbeRequest): grpc.MemHotplugByProbeRequest;
         public static encode(message: grpc.IMemHotplugByProbeRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.MemHotplugByProbeRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.MemHotplugByProbeRequest;
-        public static toObject(message: grpc.MemHotplugByProbeRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ISetGuestDateTimeRequest {
@@ -1100,11 +830,6 @@ export namespace grpc {
         public static create(properties?: grpc.ISetGuestDateTimeRequest): grpc.SetGuestDateTimeRequest;
         public static encode(message: grpc.ISetGuestDateTimeRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.SetGuestDateTimeRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.SetGuestDateTimeRequest;
-        public static toObject(message: grpc.SetGuestDateTimeRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IFSGroup {
@@ -1119,11 +844,6 @@ export namespace grpc {
         public static create(properties?: grpc.IFSGroup): grpc.FSGroup;
         public static encode(message: grpc.IFSGroup, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.FSGroup;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.FSGroup;
-        public static toObject(message: grpc.FSGroup, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ISharedMount {
@@ -1144,11 +864,6 @@ export namespace grpc {
         public static create(properties?: grpc.ISharedMount): grpc.SharedMount;
         public static encode(message: grpc.ISharedMount, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.SharedMount;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.SharedMount;
-        public static toObject(message: grpc.SharedMount, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IStorage {
@@ -1175,11 +890,6 @@ export namespace grpc {
         public static create(properties?: grpc.IStorage): grpc.Storage;
         public static encode(message: grpc.IStorage, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.Storage;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.Storage;
-        public static toObject(message: grpc.Storage, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IDevice {
@@ -1200,11 +910,6 @@ export namespace grpc {
         public static create(properties?: grpc.IDevice): grpc.Device;
         public static encode(message: grpc.IDevice, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.Device;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.Device;
-        public static toObject(message: grpc.Device, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IStringUser {
@@ -1221,11 +926,6 @@ export namespace grpc {
         public static create(properties?: grpc.IStringUser): grpc.StringUser;
         public static encode(message: grpc.IStringUser, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.StringUser;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.StringUser;
-        public static toObject(message: grpc.StringUser, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ICopyFileRequest {
@@ -1252,11 +952,6 @@ export namespace grpc {
         public static create(properties?: grpc.ICopyFileRequest): grpc.CopyFileRequest;
         public static encode(message: grpc.ICopyFileRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.CopyFileRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.CopyFileRequest;
-        public static toObject(message: grpc.CopyFileRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IGetOOMEventRequest {
@@ -1267,11 +962,6 @@ export namespace grpc {
         public static create(properties?: grpc.IGetOOMEventRequest): grpc.GetOOMEventRequest;
         public static encode(message: grpc.IGetOOMEventRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.GetOOMEventRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.GetOOMEventRequest;
-        public static toObject(message: grpc.GetOOMEventRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IOOMEvent {
@@ -1284,11 +974,6 @@ export namespace grpc {
         public static create(properties?: grpc.IOOMEvent): grpc.OOMEvent;
         public static encode(message: grpc.IOOMEvent, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.OOMEvent;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.OOMEvent;
-        public static toObject(message: grpc.OOMEvent, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IAddSwapRequest {
@@ -1301,11 +986,6 @@ export namespace grpc {
         public static create(properties?: grpc.IAddSwapRequest): grpc.AddSwapRequest;
         public static encode(message: grpc.IAddSwapRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.AddSwapRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.AddSwapRequest;
-        public static toObject(message: grpc.AddSwapRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IAddSwapPathRequest {
@@ -1318,11 +998,6 @@ export namespace grpc {
         public static create(properties?: grpc.IAddSwapPathRequest): grpc.AddSwapPathRequest;
         public static encode(message: grpc.IAddSwapPathRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.AddSwapPathRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.AddSwapPathRequest;
-        public static toObject(message: grpc.AddSwapPathRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IGetMetricsRequest {
@@ -1333,11 +1008,6 @@ export namespace grpc {
         public static create(properties?: grpc.IGetMetricsRequest): grpc.GetMetricsRequest;
         public static encode(message: grpc.IGetMetricsRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.GetMetricsRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.GetMetricsRequest;
-        public static toObject(message: grpc.GetMetricsRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IMetrics {
@@ -1350,11 +1020,6 @@ export namespace grpc {
         public static create(properties?: grpc.IMetrics): grpc.Metrics;
         public static encode(message: grpc.IMetrics, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.Metrics;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.Metrics;
-        public static toObject(message: grpc.Metrics, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IVolumeStatsRequest {
@@ -1367,11 +1032,6 @@ export namespace grpc {
         public static create(properties?: grpc.IVolumeStatsRequest): grpc.VolumeStatsRequest;
         public static encode(message: grpc.IVolumeStatsRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.VolumeStatsRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.VolumeStatsRequest;
-        public static toObject(message: grpc.VolumeStatsRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IResizeVolumeRequest {
@@ -1386,11 +1046,6 @@ export namespace grpc {
         public static create(properties?: grpc.IResizeVolumeRequest): grpc.ResizeVolumeRequest;
         public static encode(message: grpc.IResizeVolumeRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.ResizeVolumeRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.ResizeVolumeRequest;
-        public static toObject(message: grpc.ResizeVolumeRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ISetPolicyRequest {
@@ -1403,11 +1058,6 @@ export namespace grpc {
         public static create(properties?: grpc.ISetPolicyRequest): grpc.SetPolicyRequest;
         public static encode(message: grpc.ISetPolicyRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.SetPolicyRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.SetPolicyRequest;
-        public static toObject(message: grpc.SetPolicyRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IMemAgentMemcgConfig {
@@ -1432,11 +1082,6 @@ export namespace grpc {
         public static create(properties?: grpc.IMemAgentMemcgConfig): grpc.MemAgentMemcgConfig;
         public static encode(message: grpc.IMemAgentMemcgConfig, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.MemAgentMemcgConfig;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.MemAgentMemcgConfig;
-        public static toObject(message: grpc.MemAgentMemcgConfig, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IMemAgentCompactConfig {
@@ -1463,11 +1108,6 @@ export namespace grpc {
         public static create(properties?: grpc.IMemAgentCompactConfig): grpc.MemAgentCompactConfig;
         public static encode(message: grpc.IMemAgentCompactConfig, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.MemAgentCompactConfig;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.MemAgentCompactConfig;
-        public static toObject(message: grpc.MemAgentCompactConfig, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ISpec {
@@ -1498,11 +1138,6 @@ export namespace grpc {
         public static create(properties?: grpc.ISpec): grpc.Spec;
         public static encode(message: grpc.ISpec, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.Spec;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.Spec;
-        public static toObject(message: grpc.Spec, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IProcess {
@@ -1537,11 +1172,6 @@ export namespace grpc {
         public static create(properties?: grpc.IProcess): grpc.Process;
         public static encode(message: grpc.IProcess, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.Process;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.Process;
-        public static toObject(message: grpc.Process, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IBox {
@@ -1556,11 +1186,6 @@ export namespace grpc {
         public static create(properties?: grpc.IBox): grpc.Box;
         public static encode(message: grpc.IBox, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.Box;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.Box;
-        public static toObject(message: grpc.Box, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IUser {
@@ -1579,11 +1204,6 @@ export namespace grpc {
         public static create(properties?: grpc.IUser): grpc.User;
         public static encode(message: grpc.IUser, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.User;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.User;
-        public static toObject(message: grpc.User, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxCapabilities {
@@ -1604,11 +1224,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxCapabilities): grpc.LinuxCapabilities;
         public static encode(message: grpc.ILinuxCapabilities, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxCapabilities;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxCapabilities;
-        public static toObject(message: grpc.LinuxCapabilities, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IPOSIXRlimit {
@@ -1625,11 +1240,6 @@ export namespace grpc {
         public static create(properties?: grpc.IPOSIXRlimit): grpc.POSIXRlimit;
         public static encode(message: grpc.IPOSIXRlimit, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.POSIXRlimit;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.POSIXRlimit;
-        public static toObject(message: grpc.POSIXRlimit, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IMount {
@@ -1648,11 +1258,6 @@ export namespace grpc {
         public static create(properties?: grpc.IMount): grpc.Mount;
         public static encode(message: grpc.IMount, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.Mount;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.Mount;
-        public static toObject(message: grpc.Mount, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IRoot {
@@ -1667,11 +1272,6 @@ export namespace grpc {
         public static create(properties?: grpc.IRoot): grpc.Root;
         public static encode(message: grpc.IRoot, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.Root;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.Root;
-        public static toObject(message: grpc.Root, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IHooks {
@@ -1694,11 +1294,6 @@ export namespace grpc {
         public static create(properties?: grpc.IHooks): grpc.Hooks;
         public static encode(message: grpc.IHooks, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.Hooks;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.Hooks;
-        public static toObject(message: grpc.Hooks, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IHook {
@@ -1717,11 +1312,6 @@ export namespace grpc {
         public static create(properties?: grpc.IHook): grpc.Hook;
         public static encode(message: grpc.IHook, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.Hook;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.Hook;
-        public static toObject(message: grpc.Hook, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinux {
@@ -1758,11 +1348,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinux): grpc.Linux;
         public static encode(message: grpc.ILinux, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.Linux;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.Linux;
-        public static toObject(message: grpc.Linux, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IWindows {
@@ -1775,11 +1360,6 @@ export namespace grpc {
         public static create(properties?: grpc.IWindows): grpc.Windows;
         public static encode(message: grpc.IWindows, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.Windows;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.Windows;
-        public static toObject(message: grpc.Windows, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ISolaris {
@@ -1792,11 +1372,6 @@ export namespace grpc {
         public static create(properties?: grpc.ISolaris): grpc.Solaris;
         public static encode(message: grpc.ISolaris, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.Solaris;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.Solaris;
-        public static toObject(message: grpc.Solaris, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxIDMapping {
@@ -1813,11 +1388,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxIDMapping): grpc.LinuxIDMapping;
         public static encode(message: grpc.ILinuxIDMapping, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxIDMapping;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxIDMapping;
-        public static toObject(message: grpc.LinuxIDMapping, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxNamespace {
@@ -1832,11 +1402,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxNamespace): grpc.LinuxNamespace;
         public static encode(message: grpc.ILinuxNamespace, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxNamespace;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxNamespace;
-        public static toObject(message: grpc.LinuxNamespace, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxDevice {
@@ -1861,11 +1426,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxDevice): grpc.LinuxDevice;
         public static encode(message: grpc.ILinuxDevice, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxDevice;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxDevice;
-        public static toObject(message: grpc.LinuxDevice, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxResources {
@@ -1890,11 +1450,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxResources): grpc.LinuxResources;
         public static encode(message: grpc.ILinuxResources, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxResources;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxResources;
-        public static toObject(message: grpc.LinuxResources, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxMemory {
@@ -1919,11 +1474,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxMemory): grpc.LinuxMemory;
         public static encode(message: grpc.ILinuxMemory, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxMemory;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxMemory;
-        public static toObject(message: grpc.LinuxMemory, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxCPU {
@@ -1948,11 +1498,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxCPU): grpc.LinuxCPU;
         public static encode(message: grpc.ILinuxCPU, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxCPU;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxCPU;
-        public static toObject(message: grpc.LinuxCPU, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxWeightDevice {
@@ -1971,11 +1516,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxWeightDevice): grpc.LinuxWeightDevice;
         public static encode(message: grpc.ILinuxWeightDevice, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxWeightDevice;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxWeightDevice;
-        public static toObject(message: grpc.LinuxWeightDevice, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxThrottleDevice {
@@ -1992,11 +1532,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxThrottleDevice): grpc.LinuxThrottleDevice;
         public static encode(message: grpc.ILinuxThrottleDevice, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxThrottleDevice;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxThrottleDevice;
-        public static toObject(message: grpc.LinuxThrottleDevice, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxBlockIO {
@@ -2021,11 +1556,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxBlockIO): grpc.LinuxBlockIO;
         public static encode(message: grpc.ILinuxBlockIO, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxBlockIO;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxBlockIO;
-        public static toObject(message: grpc.LinuxBlockIO, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxPids {
@@ -2038,11 +1568,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxPids): grpc.LinuxPids;
         public static encode(message: grpc.ILinuxPids, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxPids;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxPids;
-        public static toObject(message: grpc.LinuxPids, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxDeviceCgroup {
@@ -2063,11 +1588,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxDeviceCgroup): grpc.LinuxDeviceCgroup;
         public static encode(message: grpc.ILinuxDeviceCgroup, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxDeviceCgroup;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxDeviceCgroup;
-        public static toObject(message: grpc.LinuxDeviceCgroup, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxNetwork {
@@ -2082,11 +1602,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxNetwork): grpc.LinuxNetwork;
         public static encode(message: grpc.ILinuxNetwork, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxNetwork;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxNetwork;
-        public static toObject(message: grpc.LinuxNetwork, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxHugepageLimit {
@@ -2101,11 +1616,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxHugepageLimit): grpc.LinuxHugepageLimit;
         public static encode(message: grpc.ILinuxHugepageLimit, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxHugepageLimit;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxHugepageLimit;
-        public static toObject(message: grpc.LinuxHugepageLimit, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxInterfacePriority {
@@ -2120,11 +1630,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxInterfacePriority): grpc.LinuxInterfacePriority;
         public static encode(message: grpc.ILinuxInterfacePriority, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxInterfacePriority;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxInterfacePriority;
-        public static toObject(message: grpc.LinuxInterfacePriority, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxSeccomp {
@@ -2143,11 +1648,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxSeccomp): grpc.LinuxSeccomp;
         public static encode(message: grpc.ILinuxSeccomp, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxSeccomp;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxSeccomp;
-        public static toObject(message: grpc.LinuxSeccomp, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxSeccompArg {
@@ -2166,11 +1666,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxSeccompArg): grpc.LinuxSeccompArg;
         public static encode(message: grpc.ILinuxSeccompArg, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxSeccompArg;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxSeccompArg;
-        public static toObject(message: grpc.LinuxSeccompArg, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxSyscall {
@@ -2190,11 +1685,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxSyscall): grpc.LinuxSyscall;
         public static encode(message: grpc.ILinuxSyscall, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxSyscall;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxSyscall;
-        public static toObject(message: grpc.LinuxSyscall, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ILinuxIntelRdt {
@@ -2207,11 +1697,6 @@ export namespace grpc {
         public static create(properties?: grpc.ILinuxIntelRdt): grpc.LinuxIntelRdt;
         public static encode(message: grpc.ILinuxIntelRdt, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.LinuxIntelRdt;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.LinuxIntelRdt;
-        public static toObject(message: grpc.LinuxIntelRdt, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IVolumeStatsResponse {
@@ -2226,11 +1711,6 @@ export namespace grpc {
         public static create(properties?: grpc.IVolumeStatsResponse): grpc.VolumeStatsResponse;
         public static encode(message: grpc.IVolumeStatsResponse, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.VolumeStatsResponse;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.VolumeStatsResponse;
-        public static toObject(message: grpc.VolumeStatsResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IVolumeUsage {
@@ -2249,11 +1729,6 @@ export namespace grpc {
         public static create(properties?: grpc.IVolumeUsage): grpc.VolumeUsage;
         public static encode(message: grpc.IVolumeUsage, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.VolumeUsage;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.VolumeUsage;
-        public static toObject(message: grpc.VolumeUsage, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     namespace VolumeUsage {
@@ -2277,11 +1752,6 @@ export namespace grpc {
         public static create(properties?: grpc.IVolumeCondition): grpc.VolumeCondition;
         public static encode(message: grpc.IVolumeCondition, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.VolumeCondition;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.VolumeCondition;
-        public static toObject(message: grpc.VolumeCondition, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface ICheckRequest {
@@ -2294,11 +1764,6 @@ export namespace grpc {
         public static create(properties?: grpc.ICheckRequest): grpc.CheckRequest;
         public static encode(message: grpc.ICheckRequest, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.CheckRequest;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.CheckRequest;
-        public static toObject(message: grpc.CheckRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IHealthCheckResponse {
@@ -2311,11 +1776,6 @@ export namespace grpc {
         public static create(properties?: grpc.IHealthCheckResponse): grpc.HealthCheckResponse;
         public static encode(message: grpc.IHealthCheckResponse, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.HealthCheckResponse;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.HealthCheckResponse;
-        public static toObject(message: grpc.HealthCheckResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     namespace HealthCheckResponse {
@@ -2339,11 +1799,6 @@ export namespace grpc {
         public static create(properties?: grpc.IVersionCheckResponse): grpc.VersionCheckResponse;
         public static encode(message: grpc.IVersionCheckResponse, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): grpc.VersionCheckResponse;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): grpc.VersionCheckResponse;
-        public static toObject(message: grpc.VersionCheckResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 }
 
@@ -2373,11 +1828,6 @@ export namespace types {
         public static create(properties?: types.IIPAddress): types.IPAddress;
         public static encode(message: types.IIPAddress, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): types.IPAddress;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): types.IPAddress;
-        public static toObject(message: types.IPAddress, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IInterface {
@@ -2404,11 +1854,6 @@ export namespace types {
         public static create(properties?: types.IInterface): types.Interface;
         public static encode(message: types.IInterface, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): types.Interface;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): types.Interface;
-        public static toObject(message: types.Interface, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IRoute {
@@ -2435,11 +1880,6 @@ export namespace types {
         public static create(properties?: types.IRoute): types.Route;
         public static encode(message: types.IRoute, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): types.Route;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): types.Route;
-        public static toObject(message: types.Route, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
     interface IARPNeighbor {
@@ -2460,11 +1900,6 @@ export namespace types {
         public static create(properties?: types.IARPNeighbor): types.ARPNeighbor;
         public static encode(message: types.IARPNeighbor, writer?: $protobuf.Writer): $protobuf.Writer;
         public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): types.ARPNeighbor;
-        public static verify(message: { [k: string]: any }): (string|null);
-        public static fromObject(object: { [k: string]: any }): types.ARPNeighbor;
-        public static toObject(message: types.ARPNeighbor, options?: $protobuf.IConversionOptions): { [k: string]: any };
-        public toJSON(): { [k: string]: any };
-        public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 }
 
@@ -2480,11 +1915,6 @@ export namespace google {
             public static create(properties?: google.protobuf.IEmpty): google.protobuf.Empty;
             public static encode(message: google.protobuf.IEmpty, writer?: $protobuf.Writer): $protobuf.Writer;
             public static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): google.protobuf.Empty;
-            public static verify(message: { [k: string]: any }): (string|null);
-            public static fromObject(object: { [k: string]: any }): google.protobuf.Empty;
-            public static toObject(message: google.protobuf.Empty, options?: $protobuf.IConversionOptions): { [k: string]: any };
-            public toJSON(): { [k: string]: any };
-            public static getTypeUrl(typeUrlPrefix?: string): string;
         }
     }
 }

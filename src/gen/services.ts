@@ -4,17 +4,15 @@
 // classes of protos.js), so the server and agent-ctl can enumerate all RPCs. requestName is
 // the short request type name that Kata's `[endpoints] allowed` list uses.
 
-import type { IConversionOptions, Reader, Writer } from "protobufjs";
+import type { Reader, Writer } from "protobufjs";
 import { google, grpc, types } from "./protos.js";
 
-/** What every generated message class offers, seen through its plain-object interface I. */
+/** What every generated message class offers, seen through its plain-object interface I
+ *  (conversion from and to JSON-like objects: src/ctl/schema.ts). */
 export interface MessageCodec<I> {
   create(properties?: I): I;
   encode(message: I, writer?: Writer): Writer;
   decode(reader: Reader | Uint8Array, length?: number): I;
-  fromObject(object: { [k: string]: any }): I;
-  toObject(message: I, options?: IConversionOptions): { [k: string]: any };
-  verify(message: { [k: string]: any }): string | null;
 }
 
 export interface MethodDescriptor<Req = any, Res = any> {

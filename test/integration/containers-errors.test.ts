@@ -1,6 +1,7 @@
 // Wrong requests and unkind clients against the compiled agent: exact status codes and message
 // substrings for bad specs and ids, concurrent duplicate creates, clients that vanish in the
 // middle of a call, and that none of it leaves anything behind.
+import { messageType } from "../../src/ctl/schema.ts";
 import { describe, expect, test } from "bun:test";
 import { Socket } from "node:net";
 import { AgentService, type grpc } from "../../src/gen/index.ts";
@@ -151,7 +152,8 @@ describe.skipIf(!isRoot)("clients that vanish mid-call", () => {
   /** Sends one request on a raw socket and closes the socket without waiting for the answer. */
   async function sendAndVanish<M extends keyof typeof AgentService.methods>(method: M, req: object): Promise<void> {
     const d = AgentService.methods[method]!;
-    const payload = d.request.encode(d.request.fromObject(req)).finish();
+    const type = messageType(d.requestType);
+    const payload = type.encode(type.fromObject(req)).finish();
     const body = encodeRequest({ service: AgentService.name, method, payload, timeoutNano: 0, metadata: [] });
     const sock = new Socket();
     await new Promise<void>((res, rej) => sock.connect(h.agent.socket, res).once("error", rej));

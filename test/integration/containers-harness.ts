@@ -1,6 +1,7 @@
 // Shared by the containers-*.test.ts files: the real agent binary on a unix socket, a busybox
 // rootfs, typed AgentService calls, and the leak checks every test ends with (mounts, cgroup
 // directories, child processes of the agent, open fds).
+import { messageType } from "../../src/ctl/schema.ts";
 import { afterAll, afterEach, beforeAll, setDefaultTimeout } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,7 +25,8 @@ type Method = keyof AgentServiceTypes;
 /** One AgentService call with the generated codecs. */
 export async function rpc<M extends Method>(c: TtrpcClient, method: M, req: AgentRequest<M>, timeoutNs = 0): Promise<AgentResponse<M>> {
   const d = AgentService.methods[method]!;
-  const payload = d.request.encode(d.request.fromObject(req as Record<string, unknown>)).finish();
+  const type = messageType(d.requestType);
+  const payload = type.encode(type.fromObject(req as Record<string, unknown>)).finish();
   const out = await c.call(AgentService.name, method, payload, timeoutNs > 0 ? { timeoutNs } : {});
   return d.response.decode(out) as AgentResponse<M>;
 }

@@ -1,6 +1,7 @@
 // agent-ctl against an in-process ttRPC server with a fake Health service and a few AgentService
 // handlers (registered from the generated tables): printed lines, exit codes, repeat, errors,
 // interactive input, the container short forms as the server decodes them, ReadAll.
+import { messageType } from "../../src/ctl/schema.ts";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,7 +27,8 @@ function handlers(service: ServiceDescriptor, impl: Record<string, Impl>): Recor
     out[m.name] = async (payload, ctx) => {
       if (!f) throw new RpcError(Code.UNIMPLEMENTED, `${m.name} is not implemented`);
       const res = await f(m.request.decode(payload), ctx);
-      return m.response.encode(m.response.fromObject((res ?? {}) as object)).finish();
+      const type = messageType(m.responseType);
+      return type.encode(type.fromObject((res ?? {}) as object)).finish();
     };
   }
   return out;

@@ -2,38 +2,41 @@
 // bytes as text when printable else {"base64"}, errors in Go's rpc error format.
 import { describe, expect, test } from "bun:test";
 import { google, grpc } from "../../src/gen/index.ts";
+import { messageType } from "../../src/ctl/schema.ts";
 import { displayValue, errorLine, printableText, renderMessage, responseLine } from "../../src/ctl/output.ts";
 import { CtlSyntaxError } from "../../src/ctl/errors.ts";
 import { Code, RpcError } from "../../src/ttrpc/status.ts";
 
-/** Renders a message after a trip through the wire, as agent-ctl sees it. */
-function rendered<T>(codec: { encode(m: T): { finish(): Uint8Array }; decode(b: Uint8Array): T; fromObject(o: object): T; toObject(m: T, o?: object): object }, obj: object): string {
-  const wire = codec.encode(codec.fromObject(obj)).finish();
-  return renderMessage(codec as never, codec.decode(wire));
+/** Renders a message after a trip through the wire, as agent-ctl sees it: encoded from a plain
+ *  object, decoded by the generated code, rendered by reflection. */
+function rendered(codec: { decode(b: Uint8Array): unknown }, typeName: string, obj: object): string {
+  const t = messageType(typeName);
+  const wire = t.encode(t.fromObject(obj)).finish();
+  return renderMessage(t, codec.decode(wire));
 }
 
 describe("renderMessage", () => {
   test("enums by name", () => {
-    expect(rendered(grpc.HealthCheckResponse, { status: 1 })).toBe('{"status":"SERVING"}');
+    expect(rendered(grpc.HealthCheckResponse, "grpc.HealthCheckResponse", { status: 1 })).toBe('{"status":"SERVING"}');
   });
 
   test("defaults are shown (exit status 0 is not left out)", () => {
-    expect(rendered(grpc.WaitProcessResponse, { status: 0 })).toBe('{"status":0}');
-    expect(rendered(grpc.VersionCheckResponse, { grpc_version: "0.0.1" })).toBe('{"grpc_version":"0.0.1","agent_version":""}');
+    expect(rendered(grpc.WaitProcessResponse, "grpc.WaitProcessResponse", { status: 0 })).toBe('{"status":0}');
+    expect(rendered(grpc.VersionCheckResponse, "grpc.VersionCheckResponse", { grpc_version: "0.0.1" })).toBe('{"grpc_version":"0.0.1","agent_version":""}');
   });
 
   test("empty responses print {}", () => {
-    expect(rendered(google.protobuf.Empty, {})).toBe("{}");
+    expect(rendered(google.protobuf.Empty, "google.protobuf.Empty", {})).toBe("{}");
   });
 
   test("printable bytes as text, others as base64", () => {
-    expect(rendered(grpc.ReadStreamResponse, { data: Buffer.from("hi\n\tthere\x1b[0m") })).toBe('{"data":"hi\\n\\tthere\\u001b[0m"}');
-    expect(rendered(grpc.ReadStreamResponse, { data: Buffer.from([0, 1, 2, 255]) })).toBe('{"data":{"base64":"AAEC/w=="}}');
-    expect(rendered(grpc.ReadStreamResponse, {})).toBe('{"data":""}');
+    expect(rendered(grpc.ReadStreamResponse, "grpc.ReadStreamResponse", { data: Buffer.from("hi\n\tthere\x1b[0m") })).toBe('{"data":"hi\\n\\tthere\\u001b[0m"}');
+    expect(rendered(grpc.ReadStreamResponse, "grpc.ReadStreamResponse", { data: Buffer.from([0, 1, 2, 255]) })).toBe('{"data":{"base64":"AAEC/w=="}}');
+    expect(rendered(grpc.ReadStreamResponse, "grpc.ReadStreamResponse", {})).toBe('{"data":""}');
   });
 
   test("64-bit values are plain numbers; unset messages are left out", () => {
-    const json = JSON.parse(rendered(grpc.StatsContainerResponse, { cgroup_stats: { memory_stats: { cache: 2 ** 40 } } }));
+    const json = JSON.parse(rendered(grpc.StatsContainerResponse, "grpc.StatsContainerResponse", { cgroup_stats: { memory_stats: { cache: 2 ** 40 } } }));
     expect(json.cgroup_stats.memory_stats.cache).toBe(2 ** 40);
     expect(json.cgroup_stats.cpu_stats).toBeUndefined();
     expect(json.network_stats).toEqual([]);

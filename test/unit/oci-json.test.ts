@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { grpc } from "../../src/gen/index.ts";
+import { messageType } from "../../src/ctl/schema.ts";
 import { loadBundleSpec, minimalOciConfig, minimalSpec, ociConfigToSpec } from "../../src/container/oci-json.ts";
 import { SpecError } from "../../src/container/spec-error.ts";
 import { validateSpec } from "../../src/container/spec-validate.ts";
@@ -151,8 +152,9 @@ describe("ociConfigToSpec", () => {
   });
   test("survives the protobuf wire (field names match oci.proto)", () => {
     const s = spec();
-    const bytes = grpc.Spec.encode(grpc.Spec.fromObject(s)).finish();
-    const back = grpc.Spec.toObject(grpc.Spec.decode(bytes), { defaults: false });
+    const t = messageType("grpc.Spec");
+    const bytes = grpc.Spec.encode(t.fromObject(s) as grpc.ISpec).finish();
+    const back = t.toObject(grpc.Spec.decode(bytes) as never, { defaults: false });
     expect(back.Process.Args).toEqual(["sh", "-c", "echo hi"]);
     expect(back.Process.User).toMatchObject({ UID: 1000, GID: 1000, AdditionalGids: [5, 6] });
     expect(back.Root).toMatchObject({ Path: "/b/rootfs", Readonly: true });

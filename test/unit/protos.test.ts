@@ -26,6 +26,7 @@ import {
   type ServiceHandlers,
 } from "../../src/gen/index.ts";
 import { generate } from "../../scripts/gen-protos.ts";
+import { messageType } from "../../src/ctl/schema.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
@@ -206,13 +207,14 @@ const TO_OBJECT = { enums: String, bytes: String, longs: Number } as const;
 describe("golden bytes (computed by protoc)", () => {
   for (const [name, g] of Object.entries(GOLDEN)) {
     test(`${name}: encode gives protoc's bytes`, () => {
+      // JSON-like object → message by reflection; the bytes come from the generated encoder.
       const codec = codecOf(g.type);
-      expect(toHex(codec.encode(codec.fromObject(g.object)).finish())).toBe(g.hex);
+      expect(toHex(codec.encode(messageType(g.type).fromObject(g.object)).finish())).toBe(g.hex);
     });
     test(`${name}: protoc's bytes decode to the message`, () => {
       const codec = codecOf(g.type);
       const decoded = codec.decode(fromHex(g.hex));
-      expect(codec.toObject(decoded, TO_OBJECT)).toEqual(g.object);
+      expect(messageType(g.type).toObject(decoded as never, TO_OBJECT)).toEqual(g.object);
       expect(toHex(codec.encode(decoded).finish())).toBe(g.hex);
     });
   }
