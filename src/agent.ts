@@ -52,12 +52,14 @@ export async function agentMain(argv: string[]): Promise<void> {
   const cgroupVersion = chooseVersion(config.unifiedCgroupHierarchy);
   const sandbox = new Sandbox({ log: log.child({ subsystem: "sandbox" }), cgroupVersion, pipeSize: config.containerPipeSize, ownsMachine: initMode });
   const rpcLog = log.child({ subsystem: "rpc" });
+  const timed = (what: string, f: () => void) => () => {
+    const t0 = performance.now();
+    f();
+    if (log.enabled(Level.Debug)) log.debug(what, { duration_ms: Number((performance.now() - t0).toFixed(3)) });
+  };
   const idle = new IdleCollector({
-    collect: () => {
-      const t0 = performance.now();
-      Bun.gc(true);
-      if (log.enabled(Level.Debug)) log.debug("idle garbage collection", { duration_ms: Number((performance.now() - t0).toFixed(3)) });
-    },
+    collect: timed("idle garbage collection", () => Bun.gc(true)),
+    shrink: timed("idle shrink (JIT code and caches dropped)", () => (Bun.gc(true), Bun.shrink())),
   });
   const server = new TtrpcServer({
     log: rpcLog,

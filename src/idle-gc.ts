@@ -1,39 +1,40 @@
-// A full garbage collection once the agent goes quiet after a burst of work.
+// Memory tidying once the agent goes quiet after a burst of work.
 //
 // JavaScriptCore collects when its heap grows past a limit it raises as the heap grows, so after a
 // burst of RPCs (a pod starting ten containers) garbage can sit in the heap, and in the native
 // buffers its objects own, until the next burst. A guest VM's memory is the pod's memory, so the
-// agent tidies up when it goes idle: `delayMs` after the last call finished, if anything ran since
-// the last collection. Long-polling calls that stay in flight (the runtime always has a
-// GetOOMEvent waiting) do not hold it off: only completions count as activity.
-// Measured in bench/ ("RSS growth over 10 000 lifecycles"); see docs/PERFORMANCE.md.
+// agent tidies up in two steps:
+//   - `delayMs` after the last completed call: a full garbage collection (a few ms; compiled code
+//     is kept, so the next burst runs at full speed);
+//   - `shrinkDelayMs` after it, still quiet: also drop JIT code and caches (Bun.shrink), which the
+//     next burst rebuilds. That costs the next burst some speed, so it waits for a real pause.
+// Each step runs only if a call completed since that step last ran. Long-polling calls that stay
+// in flight (the runtime always has a GetOOMEvent waiting) do not hold it off: only completions
+// count as activity. Measured in bench/ (growth rows); see docs/PERFORMANCE.md.
 
 export interface IdleCollectorOptions {
-  /** Quiet time after the last completed call before collecting. */
+  /** Quiet time after the last completed call before the full GC. */
   delayMs?: number;
-  /** What a collection is (tests pass a counter); defaults to a synchronous full GC. */
+  /** Quiet time after the last completed call before shrinking. */
+  shrinkDelayMs?: number;
+  /** The full GC (tests pass a counter); defaults to a synchronous full collection. */
   collect?: () => void;
+  /** The deeper step; defaults to a full collection plus Bun.shrink(). */
+  shrink?: () => void;
 }
 
-export class IdleCollector {
+class QuietTimer {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private activity = 0;
-  private readonly delayMs: number;
-  private readonly collect: () => void;
-  /** Number of collections run so far (for logs and tests). */
-  collections = 0;
+  runs = 0;
 
-  constructor(o: IdleCollectorOptions = {}) {
-    this.delayMs = o.delayMs ?? 500;
-    this.collect = o.collect ?? (() => Bun.gc(true));
-  }
+  constructor(private readonly delayMs: number, private readonly action: () => void) {}
 
-  /** A call finished: (re)start the quiet-time clock. */
-  callDone(): void {
+  touch(): void {
     this.activity++;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.run(), this.delayMs);
-    // Never keep the process alive just to collect.
+    this.timer = setTimeout(() => this.fire(), this.delayMs);
+    // Never keep the process alive just to tidy up.
     this.timer.unref();
   }
 
@@ -42,11 +43,42 @@ export class IdleCollector {
     this.timer = undefined;
   }
 
-  private run(): void {
+  private fire(): void {
     this.timer = undefined;
     if (this.activity === 0) return;
     this.activity = 0;
-    this.collections++;
-    this.collect();
+    this.runs++;
+    this.action();
+  }
+}
+
+export class IdleCollector {
+  private readonly gc: QuietTimer;
+  private readonly deep: QuietTimer;
+
+  constructor(o: IdleCollectorOptions = {}) {
+    this.gc = new QuietTimer(o.delayMs ?? 500, o.collect ?? (() => Bun.gc(true)));
+    this.deep = new QuietTimer(o.shrinkDelayMs ?? 10_000, o.shrink ?? (() => (Bun.gc(true), Bun.shrink())));
+  }
+
+  /** Number of full collections run so far. */
+  get collections(): number {
+    return this.gc.runs;
+  }
+
+  /** Number of shrinks run so far. */
+  get shrinks(): number {
+    return this.deep.runs;
+  }
+
+  /** A call finished: (re)start both quiet-time clocks. */
+  callDone(): void {
+    this.gc.touch();
+    this.deep.touch();
+  }
+
+  stop(): void {
+    this.gc.stop();
+    this.deep.stop();
   }
 }

@@ -83,7 +83,8 @@ async function growthRows(ctx: BenchContext, dir: string): Promise<Row[]> {
     const fdsAtStart = fdCount(agent.pid);
     ctx.progress(`growth: ${warm} warm-up + ${total} lifecycles`);
     await runJson([ctx.go.client, "lifecycle", "-addr", agent.address, "-spec", spec, "-n", String(warm), "-id", "warm"]);
-    await Bun.sleep(500);
+    // 1 s settle: the agent's idle GC runs 0.5 s after the last call (src/idle-gc.ts).
+    await Bun.sleep(1000);
     const before = memoryOf(agent.pid);
     const fdsBefore = fdCount(agent.pid);
     const t0 = performance.now();
@@ -99,13 +100,18 @@ async function growthRows(ctx: BenchContext, dir: string): Promise<Row[]> {
     await Bun.sleep(1000);
     const after = memoryOf(agent.pid);
     const fdsAfter = fdCount(agent.pid);
-    const detail = { lifecycles: total, warmup: warm, seconds, chunkMedianMs: medians, atStart, fdsAtStart, before, fdsBefore, after, fdsAfter };
+    // A longer pause: the agent also drops JIT code and caches after 10 s without calls.
+    await Bun.sleep(10_500);
+    const paused = memoryOf(agent.pid);
+    const detail = { lifecycles: total, warmup: warm, seconds, chunkMedianMs: medians, atStart, fdsAtStart, before, fdsBefore, after, fdsAfter, pausedAfter11s: paused };
     return [
       { id: "growth_rss", what: `RSS growth over ${total} lifecycles`, unit: "MiB", value: mib(after.rssKiB - before.rssKiB), anchor: null, anchorName: "",
         target: { kind: "absolute", better: "lower", limit: 2 }, note: `RSS ${mib(before.rssKiB).toFixed(1)} → ${mib(after.rssKiB).toFixed(1)} MiB after ${warm} warm-up lifecycles`, detail },
       { id: "growth_anon", what: `anon RSS growth over ${total} lifecycles`, unit: "MiB", value: mib(after.anonKiB - before.anonKiB), anchor: null, anchorName: "" },
       { id: "growth_fds", what: `open fd growth over ${total} lifecycles`, unit: "fds", value: fdsAfter - fdsBefore, anchor: null, anchorName: "",
         target: { kind: "absolute", better: "lower", limit: 0 }, note: `${fdsBefore} → ${fdsAfter}` },
+      { id: "growth_paused", what: `RSS after them and 11 s idle, vs before`, unit: "MiB", value: mib(paused.rssKiB - before.rssKiB), anchor: null, anchorName: "",
+        note: `RSS ${mib(paused.rssKiB).toFixed(1)} MiB (anon ${mib(paused.anonKiB).toFixed(1)}) once the agent's 10 s idle shrink ran` },
     ];
   } finally {
     await agent.stop();
