@@ -2,10 +2,10 @@
 // namespace (sandbox_pidns), and the queue of OOM events that GetOOMEvent long-polls.
 import type { grpc } from "../gen/index.ts";
 import type { Logger } from "../log/logger.ts";
-import { Container, type ContainerEnv } from "../container/container.ts";
+import type { Container, ContainerEnv } from "../container/container.ts";
 import { validateId } from "../container/id.ts";
 import { exists, invalid, precondition } from "../errors.ts";
-import { abortInit, createInit, type Created } from "../sys/launcher.ts";
+import type { Created } from "../sys/launcher.ts";
 import { hostProcessPlan, type LaunchPlan } from "../sys/launch-plan.ts";
 import { setHostname } from "../sys/host.ts";
 
@@ -27,12 +27,20 @@ export class Sandbox {
 
   constructor(private readonly opts: SandboxOptions) {}
 
+  // The container machinery (spec planning, the launcher and its embedded programs, cgroups)
+  // loads on first use: the agent answers Check sooner and an agent without containers does not
+  // carry it (bench/: start-to-ready).
+  private static readonly containerModule = () => import("../container/container.ts");
+  private static readonly launcherModule = () => import("../sys/launcher.ts");
+
   /** CreateSandbox: the sandbox id, hostname and (optionally) a pid namespace for all containers. */
   async create(req: grpc.ICreateSandboxRequest): Promise<void> {
+    // Loaded before the checks, so that nothing awaits between checking and taking the sandbox.
+    const launcher = req.sandbox_pidns ? await Sandbox.launcherModule() : undefined;
     if (this.id) throw exists(`sandbox ${this.id} already exists`);
     if (req.sandbox_id) validateId("sandbox", req.sandbox_id);
     if (req.hostname && this.opts.ownsMachine) setHostname(req.hostname);
-    if (req.sandbox_pidns) this.pidnsHolder = createInit(pidnsHolderPlan());
+    if (launcher) this.pidnsHolder = launcher.createInit(pidnsHolderPlan());
     this.id = req.sandbox_id || "sandbox";
     this.hostname = req.hostname ?? "";
     this.opts.log.info("sandbox created", { sandbox: this.id, pidns: !!req.sandbox_pidns });
@@ -53,7 +61,7 @@ export class Sandbox {
       }
       this.containers.delete(c.id);
     }
-    if (this.pidnsHolder) abortInit(this.pidnsHolder);
+    if (this.pidnsHolder) (await Sandbox.launcherModule()).abortInit(this.pidnsHolder);
     this.pidnsHolder = undefined;
     this.opts.log.info("sandbox destroyed", { sandbox: this.id });
     this.id = "";
@@ -73,10 +81,10 @@ export class Sandbox {
     const id = req.container_id ?? "";
     if (this.containers.has(id)) throw exists(`container ${id} already exists`);
     // Reserve the id while the (asynchronous) create runs, so a concurrent duplicate fails.
-    const c = Container.create(id, req.exec_id ?? "", req.OCI, this.env());
     this.containers.set(id, undefined as never);
     try {
-      const made = await c;
+      const { Container } = await Sandbox.containerModule();
+      const made = await Container.create(id, req.exec_id ?? "", req.OCI, this.env());
       this.containers.set(id, made);
       return made;
     } catch (e) {
