@@ -109,7 +109,7 @@ export async function stdoutRows(ctx: BenchContext): Promise<Row[]> {
     }, {
       id: "stdout_1m_pipe", what: "  same, container_pipe_size = 1 MiB", unit: "MiB/s", value: median(oursBig.map((r) => r.mib_per_sec)),
       anchor: median(rawBig), anchorName: "raw 1 MiB pipe read in Bun",
-      note: "both pipes 1 MiB (F_SETPIPE_SZ): the anchor speeds up, the one-call-in-flight protocol does not",
+      note: "both pipes 1 MiB (F_SETPIPE_SZ, agent.container_pipe_size)",
       detail: { ours: oursBig, rawMiBps: rawBig },
     }];
   } finally {
