@@ -1,0 +1,53 @@
+// The log sink: every line reaches stdout in order, and a stdout whose reader went away (EPIPE)
+// never takes the agent down.
+import { expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HealthService, grpc } from "../../src/gen/index.ts";
+import { TtrpcClient } from "../../src/ttrpc/client.ts";
+import { AGENT_BIN, startAgent } from "../helpers/agent.ts";
+
+async function check(c: TtrpcClient): Promise<number> {
+  return grpc.HealthCheckResponse.decode(await c.call(HealthService.name, "Check", grpc.CheckRequest.encode({}).finish())).status;
+}
+
+test("every RPC's debug line reaches stdout, in order", async () => {
+  const agent = await startAgent();
+  try {
+    const c = await agent.client();
+    for (let i = 0; i < 200; i++) await check(c);
+    await Bun.sleep(100);
+    const lines = agent.logs().split("\n").filter((l) => l.includes('"grpc.Health/Check"'));
+    expect(lines.length).toBe(200);
+    const ts = lines.map((l) => JSON.parse(l).ts as string);
+    expect([...ts].sort()).toEqual(ts);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test("a stdout nobody reads any more (EPIPE) does not stop the agent", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "kata-agent-epipe-"));
+  const socket = join(dir, "agent.sock");
+  const config = join(dir, "agent.toml");
+  writeFileSync(config, `server_addr = "unix://${socket}"\nlog_level = "debug"\n`);
+  // `head -c 1` reads one byte of the first line and exits: every later write gets EPIPE.
+  const p = Bun.spawn(["sh", "-c", `"$0" --config "$1" | head -c 1 >/dev/null`, AGENT_BIN, config], { stdout: "ignore", stderr: "ignore" });
+  try {
+    const deadline = Date.now() + 15_000;
+    while (!existsSync(socket)) {
+      if (Date.now() > deadline) throw new Error("agent not listening");
+      await Bun.sleep(10);
+    }
+    const c = await TtrpcClient.connect(`unix://${socket}`);
+    for (let i = 0; i < 100; i++) expect(await check(c)).toBe(grpc.HealthCheckResponse.ServingStatus.SERVING);
+    await Bun.sleep(100);
+    expect(await check(c)).toBe(grpc.HealthCheckResponse.ServingStatus.SERVING);
+    await c.close();
+  } finally {
+    Bun.spawnSync(["pkill", "-f", config]);
+    await p.exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
