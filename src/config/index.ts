@@ -4,7 +4,6 @@ export { defaultConfig, DEFAULT_SERVER_ADDR, DEFAULT_HOTPLUG_TIMEOUT_MS, MAX_TIM
 export type { CmdlineResult } from "./cmdline.ts";
 export { parseCmdline } from "./cmdline.ts";
 export type { TomlResult } from "./toml.ts";
-export { parseTomlConfig } from "./toml.ts";
 export type { Env, LoadOptions, LoadResult, ParsedArgs } from "./load.ts";
 export { applyEnvOverrides, DEFAULT_CMDLINE_PATH, loadConfig, parseArgs } from "./load.ts";
 export { buildAllowList, isEndpointAllowed, isMethodAllowed } from "./endpoints.ts";

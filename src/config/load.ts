@@ -11,7 +11,6 @@ import { readFileSync } from "node:fs";
 import type { AgentConfig, Problem } from "./types.ts";
 import { defaultConfig, makeProblem } from "./types.ts";
 import { parseCmdline } from "./cmdline.ts";
-import { parseTomlConfig } from "./toml.ts";
 import { checkServerAddr, parseBoolText, parseLogLevel } from "./values.ts";
 import { KNOWN_REQUEST_NAMES } from "./request-names.ts";
 
@@ -111,6 +110,15 @@ function readText(path: string, what: string): Read {
   }
 }
 
+/**
+ * The TOML reader (valibot schemas) is loaded only when there is a file to read: a guest agent
+ * configured from the kernel command line never needs it (about 1 ms of start-up). A synchronous
+ * require, because loading the configuration is synchronous.
+ */
+function tomlParser(): typeof import("./toml.ts").parseTomlConfig {
+  return (require("./toml.ts") as typeof import("./toml.ts")).parseTomlConfig;
+}
+
 export function loadConfig(opts: LoadOptions): LoadResult {
   const known = opts.knownRequests ?? KNOWN_REQUEST_NAMES;
   const args = parseArgs(opts.argv);
@@ -123,7 +131,7 @@ export function loadConfig(opts: LoadOptions): LoadResult {
     if (args.configFile !== undefined) {
       const file = readText(args.configFile, "config file");
       if (file.ok) {
-        const r = parseTomlConfig(file.text, args.configFile, known);
+        const r = tomlParser()(file.text, args.configFile, known);
         config = r.config;
         problems.push(...r.problems);
         warnings.push(...r.warnings);
@@ -152,7 +160,7 @@ export function loadConfig(opts: LoadOptions): LoadResult {
 
   if (cmd.configFile !== undefined) {
     const file = readText(cmd.configFile, "config file (from agent.config_file)");
-    const r = file.ok ? parseTomlConfig(file.text, cmd.configFile, known) : undefined;
+    const r = file.ok ? tomlParser()(file.text, cmd.configFile, known) : undefined;
     const usable = r !== undefined && !r.problems.some((p) => p.reason.startsWith("invalid TOML"));
     if (usable) {
       // The file replaces every cmdline option, and Kata applies no env overrides here.
