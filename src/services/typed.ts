@@ -3,6 +3,7 @@
 // without a handler answer UNIMPLEMENTED "<Rpc> is not implemented yet"; errors thrown by the
 // domain go through statusFor().
 import type { CallContext, Handler } from "../ttrpc/server.ts";
+import type { Payload } from "../ttrpc/call.ts";
 import { Code, RpcError } from "../ttrpc/status.ts";
 import { statusFor } from "./errors.ts";
 
@@ -53,7 +54,11 @@ export function typedHandlers(def: ServiceDef, impl: Record<string, TypedHandler
       };
       continue;
     }
-    out[method] = async (payload, ctx) => {
+    const encode = (res: unknown): Payload =>
+      res instanceof EncodedParts ? res.parts : m.response.encode((res ?? {}) as never).finish();
+    // Synchronous all the way when the handler is (Check, most guest RPCs): the server then
+    // answers in the same turn, without a promise hop per call.
+    out[method] = (payload, ctx) => {
       let req: unknown;
       try {
         // A plain Uint8Array view, not a Buffer: protobufjs's BufferReader clamps a truncated
@@ -65,12 +70,16 @@ export function typedHandlers(def: ServiceDef, impl: Record<string, TypedHandler
       }
       let res: unknown;
       try {
-        res = await h(req, ctx);
+        res = h(req, ctx);
       } catch (e) {
         throw statusFor(method, e);
       }
-      if (res instanceof EncodedParts) return res.parts;
-      return m.response.encode((res ?? {}) as never).finish();
+      if (res instanceof Promise) {
+        return res.then(encode, (e) => {
+          throw statusFor(method, e);
+        });
+      }
+      return encode(res);
     };
   }
   for (const name of Object.keys(impl)) {
