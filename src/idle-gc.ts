@@ -23,28 +23,45 @@ export interface IdleCollectorOptions {
   shrink?: () => void;
 }
 
+/**
+ * Runs `action` once `delayMs` passed without touch(), if touch() was called since the last run.
+ * touch() is on every call's path, so it only notes the time: the one pending timer, when it
+ * fires early, re-arms itself for the rest of the quiet period (no clearTimeout/setTimeout pair
+ * per call).
+ */
 class QuietTimer {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private activity = 0;
+  private lastTouch = 0;
   runs = 0;
 
   constructor(private readonly delayMs: number, private readonly action: () => void) {}
 
   touch(): void {
     this.activity++;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.fire(), this.delayMs);
-    // Never keep the process alive just to tidy up.
-    this.timer.unref();
+    this.lastTouch = performance.now();
+    if (!this.timer) this.arm(this.delayMs);
   }
 
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.activity = 0;
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => this.fire(), ms);
+    // Never keep the process alive just to tidy up.
+    this.timer.unref();
   }
 
   private fire(): void {
     this.timer = undefined;
+    const quietFor = performance.now() - this.lastTouch;
+    if (quietFor < this.delayMs) {
+      this.arm(this.delayMs - quietFor);
+      return;
+    }
     if (this.activity === 0) return;
     this.activity = 0;
     this.runs++;
