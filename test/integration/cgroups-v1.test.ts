@@ -2,9 +2,9 @@
 // Root only. Every test works below /sys/fs/cgroup/*/kata-agent-test-<pid>/ and afterEach kills
 // the processes it spawned and removes that subtree, even when the test failed.
 import { afterEach, describe, expect, test } from "bun:test";
-import { closeSync, existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, readdirSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
+import { firstLine, go, procState, removeTree, Shells } from "./cgroups-procs.ts";
 import { detectLayout } from "../../src/cgroups/detect.ts";
 import { newManager, type CgroupManager } from "../../src/cgroups/manager.ts";
 
@@ -16,42 +16,9 @@ const mounts = layout.v1.filter((m) => m.mountPoint.startsWith(ROOT + "/") && m.
 
 const PREFIX = `kata-agent-test-${process.pid}`;
 let seq = 0;
-const spawned: Subprocess[] = [];
-
-function spawnInShell(script: string): Subprocess<"pipe", "pipe", "inherit"> {
-  const p = Bun.spawn(["sh", "-c", script], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-  spawned.push(p);
-  return p;
-}
-
-async function firstLine(p: Subprocess<"pipe", "pipe", "inherit">): Promise<string> {
-  const reader = p.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return text.trim();
-}
-
-function go(p: Subprocess<"pipe", "pipe", "inherit">): void {
-  p.stdin.write("go\n");
-  p.stdin.flush();
-}
-
-function procState(pid: number): string {
-  return /State:\s+(\S)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]!;
-}
+const shells = new Shells();
 
 const at = (controller: string, rel: string, file: string) => readFileSync(join(ROOT, controller, rel, file), "utf8").trim();
-
-function removeTree(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeTree(join(dir, e.name));
-  rmdirSync(dir);
-}
 
 afterEach(async () => {
   // A frozen task cannot die: thaw whatever a failed test left frozen, then kill and reap.
@@ -62,10 +29,7 @@ afterEach(async () => {
     for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) thawAll(join(d, e.name));
   };
   thawAll(freezer);
-  for (const p of spawned.splice(0)) {
-    p.kill("SIGKILL");
-    await p.exited;
-  }
+  await shells.killAll();
   for (const m of mounts) removeTree(join(m.mountPoint, PREFIX));
 });
 
@@ -129,7 +93,7 @@ describe.skipIf(!usable)("cgroup v1 manager on this host", () => {
     for (const rule of ["c 1:3 rwm", "c 1:7 rwm", "c 136:* rwm", "c *:* m", "b *:* m", "c 10:229 rw"]) expect(list).toContain(rule);
     expect(list.length).toBe(13);
 
-    const p = spawnInShell(
+    const p = shells.spawn(
       "read x; for d in /dev/full /dev/kmsg; do if head -c 0 $d 2>/dev/null; then echo $d:ok; else echo $d:denied; fi; done | tr '\\n' ' '; echo",
     );
     m.addProcess(p.pid);
@@ -141,7 +105,7 @@ describe.skipIf(!usable)("cgroup v1 manager on this host", () => {
     const { m, rel } = manager();
     m.create();
     m.apply({ Pids: { Limit: 20 } });
-    const burner = spawnInShell("read x; i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo done; exec sleep 30");
+    const burner = shells.spawn("read x; i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo done; exec sleep 30");
     m.addProcess(burner.pid);
     expect(m.pids()).toEqual([burner.pid]);
     const cgroupLines = readFileSync(`/proc/${burner.pid}/cgroup`, "utf8");
@@ -152,7 +116,7 @@ describe.skipIf(!usable)("cgroup v1 manager on this host", () => {
     expect(await firstLine(burner)).toBe("done");
 
     // procsFds: one write-only, close-on-exec fd per hierarchy; a pid written there joins.
-    const other = spawnInShell("exec sleep 30");
+    const other = shells.spawn("exec sleep 30");
     const fds = m.procsFds();
     try {
       expect(fds.length).toBe(mounts.length);
@@ -200,7 +164,7 @@ describe.skipIf(!usable)("cgroup v1 manager on this host", () => {
     m.create();
     m.apply({ Memory: { Limit: 16 << 20, Swap: 16 << 20 } });
     // tail looks for the last 10 lines of an endless file with no newline: it only grows.
-    const hog = spawnInShell("read x; exec tail /dev/zero");
+    const hog = shells.spawn("read x; exec tail /dev/zero");
     m.addProcess(hog.pid);
     go(hog);
     await hog.exited;

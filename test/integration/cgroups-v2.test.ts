@@ -5,9 +5,9 @@
 // Root only; afterEach kills what it spawned and removes kata-agent-test-<pid>/, afterAll restores
 // the root's cgroup.subtree_control.
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { closeSync, existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, readdirSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
+import { firstLine, go, procState, removeTree, Shells } from "./cgroups-procs.ts";
 import { detectLayout } from "../../src/cgroups/detect.ts";
 import { newManager, type CgroupManager } from "../../src/cgroups/manager.ts";
 
@@ -17,37 +17,9 @@ const ROOT = v2Mount ?? "/nonexistent";
 const PREFIX = `kata-agent-test-${process.pid}`;
 const subtreeBefore = usable ? readFileSync(join(ROOT, "cgroup.subtree_control"), "utf8").trim().split(/\s+/).filter(Boolean) : [];
 let seq = 0;
-const spawned: Subprocess[] = [];
-
-function spawnInShell(script: string): Subprocess<"pipe", "pipe", "inherit"> {
-  const p = Bun.spawn(["sh", "-c", script], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-  spawned.push(p);
-  return p;
-}
-
-async function firstLine(p: Subprocess<"pipe", "pipe", "inherit">): Promise<string> {
-  const reader = p.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return text.trim();
-}
-
-function procState(pid: number): string {
-  return /State:\s+(\S)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]!;
-}
+const shells = new Shells();
 
 const at = (rel: string, file: string) => readFileSync(join(ROOT, rel, file), "utf8").trim();
-
-function removeTree(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeTree(join(dir, e.name));
-  rmdirSync(dir);
-}
 
 afterEach(async () => {
   const thawAll = (d: string) => {
@@ -56,10 +28,7 @@ afterEach(async () => {
     for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) thawAll(join(d, e.name));
   };
   if (usable) thawAll(join(ROOT, PREFIX));
-  for (const p of spawned.splice(0)) {
-    p.kill("SIGKILL");
-    await p.exited;
-  }
+  await shells.killAll();
   if (usable) removeTree(join(ROOT, PREFIX));
 });
 
@@ -104,7 +73,7 @@ describe.skipIf(!usable)("cgroup v2 manager on this host's cgroup2 mount", () =>
   test("addProcess, pids, procsFds, freeze/thaw via cgroup.freeze, stats, destroy", async () => {
     const { m, rel } = manager();
     m.create();
-    const burner = spawnInShell("read x; i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo done; exec sleep 30");
+    const burner = shells.spawn("read x; i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo done; exec sleep 30");
     m.addProcess(burner.pid);
     expect(m.pids()).toEqual([burner.pid]);
     expect(readFileSync(`/proc/${burner.pid}/cgroup`, "utf8")).toContain(`0::/${rel}\n`);
@@ -112,7 +81,7 @@ describe.skipIf(!usable)("cgroup v2 manager on this host's cgroup2 mount", () =>
     burner.stdin.flush();
     expect(await firstLine(burner)).toBe("done");
 
-    const other = spawnInShell("exec sleep 30");
+    const other = shells.spawn("exec sleep 30");
     const fds = m.procsFds();
     try {
       expect(fds.length).toBe(1);
