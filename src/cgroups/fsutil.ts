@@ -51,6 +51,7 @@ export function writeValues(dir: string, file: string, values: readonly (string 
       } catch (e) {
         throw new CgroupError(`cgroups: write ${JSON.stringify(text)} to ${path}: ${codeOf(e) ?? String(e)}`, codeOf(e));
       }
+      cgLog.trace("cgroup write", { path, value: text });
     }
   } finally {
     closeSync(fd);
