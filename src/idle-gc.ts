@@ -37,9 +37,9 @@ class QuietTimer {
 
   constructor(private readonly delayMs: number, private readonly action: () => void) {}
 
-  touch(): void {
+  touch(now: number): void {
     this.activity++;
-    this.lastTouch = performance.now();
+    this.lastTouch = now;
     if (!this.timer) this.arm(this.delayMs);
   }
 
@@ -90,8 +90,9 @@ export class IdleCollector {
 
   /** A call finished: (re)start both quiet-time clocks. */
   callDone(): void {
-    this.gc.touch();
-    this.deep.touch();
+    const now = performance.now();
+    this.gc.touch(now);
+    this.deep.touch(now);
   }
 
   stop(): void {
