@@ -5,6 +5,7 @@
 // host's): busybox `head -c` writes 4 KiB at a time and cannot itself exceed ~220 MiB/s, which
 // would make the writer, not the agent, the thing measured.
 import { join } from "node:path";
+import type { Subprocess } from "bun";
 import { writeAgentSpec } from "../lib/bundle.ts";
 import type { BenchContext } from "../lib/context.ts";
 import { GiB, MiB, pick } from "../lib/context.ts";
@@ -31,14 +32,18 @@ export const writerArgs = (bytes: number) => ["dd", "if=/dev/zero", "bs=1M", `co
  */
 export async function rawPipeMiBps(bytes: number, pipeSize = 0): Promise<number> {
   const [r, w] = pipe();
-  if (pipeSize > 0) setPipeSize(w, pipeSize);
-  setNonBlocking(r);
-  const t0 = performance.now();
-  let p;
+  let p: Subprocess;
+  let t0: number;
   try {
+    if (pipeSize > 0) setPipeSize(w, pipeSize);
+    setNonBlocking(r);
+    t0 = performance.now();
     p = Bun.spawn(["/bin/busybox", ...writerArgs(bytes)], { stdin: "ignore", stdout: w, stderr: "ignore" });
+  } catch (e) {
+    closeFd(r);
+    throw e;
   } finally {
-    closeFd(w);
+    closeFd(w); // the writer has its copy
   }
   let got = 0;
   const reader = (Bun.file(r).stream() as ReadableStream<Uint8Array>).getReader();
