@@ -11,7 +11,23 @@ export type ErrorKind =
   | "unimplemented"
   | "internal";
 
-export class AgentError extends Error {
+/** Any error that says which status it deserves. Errors of every layer (SysError, SpecError,
+ *  CgroupError, …) carry a kind; the RPC layer maps kind → code and nothing else. */
+export interface KindedError extends Error {
+  readonly kind: ErrorKind;
+}
+
+export function kindOf(e: unknown): ErrorKind {
+  const k = typeof e === "object" && e !== null ? (e as { kind?: unknown }).kind : undefined;
+  return typeof k === "string" && k in KINDS ? (k as ErrorKind) : "internal";
+}
+
+const KINDS: Record<ErrorKind, true> = {
+  invalid: true, "not-found": true, exists: true, precondition: true, unavailable: true, deadline: true,
+  unimplemented: true, internal: true,
+};
+
+export class AgentError extends Error implements KindedError {
   constructor(readonly kind: ErrorKind, message: string) {
     super(message);
     this.name = "AgentError";

@@ -11,6 +11,7 @@ const O_CLOEXEC = 0o2000000;
 
 /** A cgroupfs operation that failed; `code` is the errno name ("EINVAL", "EBUSY", ...). */
 export class CgroupError extends Error {
+  readonly kind = "internal" as const;
   constructor(message: string, readonly code?: string) {
     super(message);
     this.name = "CgroupError";

@@ -28,6 +28,7 @@ export interface OciState {
 }
 
 export class HookError extends Error {
+  readonly kind = "internal" as const;
   constructor(kind: HookKind, index: number, hook: Hook, why: string) {
     super(`${kind} hook #${index} (${hook.path}) ${why}`);
     this.name = "HookError";

@@ -22,6 +22,8 @@ export interface ViewMount {
 }
 
 export class SymlinkLoopError extends Error {
+  /** A symlink loop comes from the image or the request, not from the agent. */
+  readonly kind = "invalid" as const;
   constructor(readonly path: string) {
     super(`too many levels of symbolic links resolving ${path}`);
     this.name = "SymlinkLoopError";

@@ -2,6 +2,7 @@
 // user and executable lookup, planning. The RPC layer turns it into INVALID_ARGUMENT; `field`
 // names the offending spec field (e.g. "Spec.Mounts[2].destination") for logs and tests.
 export class SpecError extends Error {
+  readonly kind = "invalid" as const;
   constructor(readonly field: string, detail: string) {
     super(`${field} ${detail}`);
     this.name = "SpecError";

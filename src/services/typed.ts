@@ -21,7 +21,9 @@ export interface ServiceDef {
   methods: Record<string, MethodDef>;
 }
 
-export type TypedHandler = (req: any, ctx: CallContext) => Promise<unknown> | unknown;
+// Handlers are typed per method where they are written (services/deps.ts AgentHandlers); this
+// table only sees them as functions of a decoded request.
+export type TypedHandler = (req: never, ctx: CallContext) => Promise<unknown> | unknown;
 
 /**
  * A response the handler encoded itself, as parts sent without joining (see encodeBytesField1).
@@ -70,7 +72,7 @@ export function typedHandlers(def: ServiceDef, impl: Record<string, TypedHandler
       }
       let res: unknown;
       try {
-        res = h(req, ctx);
+        res = h(req as never, ctx);
       } catch (e) {
         throw statusFor(method, e);
       }

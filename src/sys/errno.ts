@@ -19,6 +19,8 @@ export function errnoName(e: number): string {
 
 /** A failed system call: carries the call (with its arguments, for the message) and errno. */
 export class SysError extends Error {
+  /** A failed system call is ours to explain unless a caller re-throws it with a better kind. */
+  readonly kind = "internal" as const;
   constructor(readonly call: string, readonly errno: number) {
     super(`${call}: ${errnoName(errno)}`);
     this.name = "SysError";

@@ -19,6 +19,7 @@ const RLIMIT_NAMES = ["CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "
   "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME"];
 
 export class LaunchError extends Error {
+  readonly kind = "internal" as const;
   constructor(
     readonly step: LaunchStep,
     /** Which element of the plan's list (mount, device, namespace...) failed; 0 otherwise. */

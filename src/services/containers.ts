@@ -1,0 +1,45 @@
+// Container and process RPCs: lifecycle, exec, signals, stdio, resources, stats, OOM events.
+// Requests become domain calls here; the domain never sees a wire request.
+import { invalid } from "../errors.ts";
+import { EMPTY, type AgentHandlers, type ServiceDeps } from "./deps.ts";
+import { encodeBytesField1 } from "./typed.ts";
+
+/** The largest read that still fits one ttRPC message (4 MiB) with its envelopes: a larger
+ *  `len` would make the answer RESOURCE_EXHAUSTED after the bytes were taken from the pipe. */
+const MAX_READ = (4 << 20) - 1024;
+
+export function containerHandlers(d: ServiceDeps): AgentHandlers {
+  const sb = d.sandbox;
+  return {
+    CreateContainer: async (r) => (await sb.createContainer(r), EMPTY),
+    StartContainer: async (r) => (await sb.container(r.container_id).start(), EMPTY),
+    RemoveContainer: async (r) => (await sb.removeContainer(r.container_id ?? "", r.timeout ?? 0), EMPTY),
+    ExecProcess: (r) => (sb.container(r.container_id).exec(r.exec_id ?? "", r.process), EMPTY),
+    SignalProcess: async (r) => (await sb.container(r.container_id).signal(r.exec_id ?? "", r.signal ?? 0), EMPTY),
+    WaitProcess: async (r) => ({ status: await sb.container(r.container_id).process(r.exec_id ?? "").wait() }),
+    PauseContainer: async (r) => (await sb.container(r.container_id).pause(), EMPTY),
+    ResumeContainer: async (r) => (await sb.container(r.container_id).resume(), EMPTY),
+    UpdateContainer: (r) => {
+      if (!r.resources) throw invalid("resources are missing");
+      sb.container(r.container_id).cgroup.update(r.resources);
+      return EMPTY;
+    },
+    StatsContainer: (r) => ({ cgroup_stats: sb.container(r.container_id).cgroup.stats(), network_stats: [] }),
+    WriteStdin: async (r) => {
+      const p = sb.container(r.container_id).process(r.exec_id ?? "");
+      const data = r.data ?? new Uint8Array(0);
+      if (data.length === 0) {
+        await p.closeStdin();
+        return { len: 0 };
+      }
+      return { len: await p.writeStdin(data) };
+    },
+    ReadStdout: async (r, ctx) =>
+      encodeBytesField1(await sb.container(r.container_id).process(r.exec_id ?? "").read("stdout", Math.min(r.len ?? 0, MAX_READ), ctx.signal)),
+    ReadStderr: async (r, ctx) =>
+      encodeBytesField1(await sb.container(r.container_id).process(r.exec_id ?? "").read("stderr", Math.min(r.len ?? 0, MAX_READ), ctx.signal)),
+    CloseStdin: async (r) => (await sb.container(r.container_id).process(r.exec_id ?? "").closeStdin(), EMPTY),
+    TtyWinResize: (r) => (sb.container(r.container_id).process(r.exec_id ?? "").resizeTty(r.row ?? 0, r.column ?? 0), EMPTY),
+    GetOOMEvent: async (_r, ctx) => ({ container_id: await sb.nextOomEvent(ctx.signal) }),
+  };
+}

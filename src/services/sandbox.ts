@@ -1,0 +1,14 @@
+// Sandbox RPCs: CreateSandbox, DestroySandbox.
+import { EMPTY, type AgentHandlers, type ServiceDeps } from "./deps.ts";
+
+export function sandboxHandlers(d: ServiceDeps): AgentHandlers {
+  const sb = d.sandbox;
+  return {
+    CreateSandbox: async (r) => (await sb.create(r), EMPTY),
+    DestroySandbox: async () => {
+      await sb.destroy();
+      setTimeout(d.onDestroySandbox, 20);
+      return EMPTY;
+    },
+  };
+}
