@@ -6,12 +6,12 @@ import type { Logger } from "../log/logger.ts";
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { newManager } from "../cgroups/manager.ts";
 import { abortInit, createInit, spawn, startInit, type Created } from "../sys/launcher.ts";
-import { C, errno } from "../sys/libc.ts";
-import { SysError } from "../sys/errno.ts";
+import { killQuietly, sendSignal } from "../sys/proc.ts";
+import { SIGKILL } from "../sys/consts.ts";
 import { closeFd } from "../sys/pipe.ts";
 import { ContainerProcess } from "../process/process.ts";
 import { createStdio } from "../process/stdio.ts";
-import { exists, invalid, notFound, precondition, AgentError } from "../errors.ts";
+import { exists, invalid, kindOf, notFound, precondition, AgentError } from "../errors.ts";
 import { validateId } from "./id.ts";
 import { validateSpec } from "./spec-validate.ts";
 import { planContainer, planExec, type CgroupView } from "./plan.ts";
@@ -33,11 +33,8 @@ export interface ContainerEnv {
   onOom?: (containerId: string) => void;
 }
 
-const SIGKILL = 9;
 /** How often a running container's OOM-kill counter is read (see startOomPolling). */
 const OOM_POLL_MS = 500;
-const ESRCH = 3;
-const EINVAL = 22;
 
 export class Container {
   status: ContainerStatus = "created";
@@ -214,11 +211,11 @@ export class Container {
     if (execId === "" && sig === SIGKILL) return this.killAll();
     const p = this.process(execId);
     if (!p.running) return;
-    if (C.kill(p.pid, sig) < 0) {
-      const e = errno(); // read at once: nothing may run between the call and errno
-      if (e === ESRCH) return;
-      if (e === EINVAL) throw invalid(`signal ${sig} is not a valid signal`);
-      throw new SysError(`kill(${p.pid}, ${sig})`, e);
+    try {
+      sendSignal(p.pid, sig);
+    } catch (e) {
+      if (kindOf(e) === "invalid") throw invalid(`signal ${sig} is not a valid signal`);
+      throw e;
     }
   }
 
@@ -230,8 +227,8 @@ export class Container {
       return;
     }
     await this.cgroup.freeze().catch(() => {});
-    for (const pid of this.cgroup.pids()) C.kill(pid, SIGKILL);
-    C.kill(this.init.pid, SIGKILL);
+    for (const pid of this.cgroup.pids()) killQuietly(pid, SIGKILL);
+    killQuietly(this.init.pid, SIGKILL);
     await this.cgroup.thaw().catch(() => {});
   }
 
