@@ -14,9 +14,7 @@ import { createStdio } from "../process/stdio.ts";
 import { exists, invalid, kindOf, notFound, precondition, AgentError } from "../errors.ts";
 import { validateId } from "./id.ts";
 import { validateSpec } from "./spec-validate.ts";
-import { planContainer, planExec, type CgroupView } from "./plan.ts";
-import { detectLayout, V1_CONTROLLERS } from "../cgroups/detect.ts";
-import { basename, join } from "node:path";
+import { planContainer, planExec } from "./plan.ts";
 import { runHooks, type Hook, type OciState } from "./hooks.ts";
 import { specHooks } from "./spec-hooks.ts";
 
@@ -69,7 +67,7 @@ export class Container {
     validateId("container", id);
     if (execId !== "" && execId !== id) validateId("exec", execId);
     if (!spec) throw invalid("CreateContainer: OCI spec is missing");
-    validateSpec(spec);
+    const valid = validateSpec(spec);
     const rootfs = spec.Root!.Path!;
     const cgroup = newManager({ version: env.cgroupVersion, cgroupsPath: spec.Linux?.CgroupsPath ?? "", containerId: id });
     const cleanups: (() => void | Promise<void>)[] = [];
@@ -92,13 +90,12 @@ export class Container {
       const cgFds = cgroup.procsFds();
       let created: Created;
       try {
-        const plan = planContainer(spec, {
+        const plan = planContainer(valid, {
           rootfsHostPath: rootfs,
           stdio: stdio.childFds,
           cgroupProcsFds: cgFds,
           sandboxPidnsPath: env.sandboxPidns,
-          cgroups: cgroupView(env.cgroupVersion, cgroup.path),
-          validated: true,
+          cgroups: cgroup.mountView(),
         });
         created = createInit(plan);
       } finally {
@@ -320,19 +317,4 @@ export class Container {
       this.env.onOom?.(this.id);
     }
   }
-}
-
-/**
- * What a "cgroup" mount in the spec shows inside the container. On v1 the planner binds the
- * container's own cgroup of every hierarchy below a tmpfs; left to itself it cannot know those
- * directories and would mount an empty tmpfs. Hierarchies are the v1 mounts below /sys/fs/cgroup
- * with a controller the managers drive (the same rule the cgroup manager uses).
- */
-function cgroupView(version: 1 | 2, cgroupPath: string): CgroupView {
-  if (version === 2) return { version: 2 };
-  const known = (c: string) => (V1_CONTROLLERS as readonly string[]).includes(c);
-  const controllers = detectLayout().v1
-    .filter((m) => m.mountPoint.startsWith("/sys/fs/cgroup/") && m.controllers.some(known))
-    .map((m) => ({ name: basename(m.mountPoint), hostPath: join(m.mountPoint, cgroupPath) }));
-  return { version: 1, controllers };
 }
