@@ -10,7 +10,7 @@ import { killQuietly, sendSignal } from "../sys/proc.ts";
 import { SIGKILL } from "../sys/consts.ts";
 import { closeFd } from "../sys/pipe.ts";
 import { ContainerProcess } from "../process/process.ts";
-import { createStdio } from "../process/stdio.ts";
+import { stdioFor } from "../process/stdio.ts";
 import { exists, invalid, kindOf, notFound, precondition, AgentError } from "../errors.ts";
 import { validateId } from "./id.ts";
 import { validateSpec } from "./spec-validate.ts";
@@ -76,17 +76,8 @@ export class Container {
       cleanups.push(() => cgroup.destroy());
       if (spec.Linux?.Resources) cgroup.apply(spec.Linux.Resources);
       const p = spec.Process!;
-      const stdio = createStdio({
-        terminal: !!p.Terminal,
-        pipeSize: env.pipeSize,
-        consoleSize: p.ConsoleSize ? { rows: p.ConsoleSize.Height ?? 0, cols: p.ConsoleSize.Width ?? 0 } : undefined,
-      });
-      cleanups.push(() => {
-        stdio.closeChildEnds();
-        stdio.stdout.close();
-        stdio.stderr?.close();
-        void stdio.stdin.close();
-      });
+      const stdio = stdioFor(p, env.pipeSize);
+      cleanups.push(() => stdio.discard());
       const cgFds = cgroup.procsFds();
       let created: Created;
       try {
@@ -158,11 +149,7 @@ export class Container {
     if (!process) throw invalid("ExecProcess: process is missing");
     if (this.status !== "running" && this.status !== "paused") throw precondition(`container ${this.id} is ${this.status}, not running`);
     if (execId === this.id || this.processes.has(execId)) throw exists(`exec id ${execId} already exists in container ${this.id}`);
-    const stdio = createStdio({
-      terminal: !!process.Terminal,
-      pipeSize: this.env.pipeSize,
-      consoleSize: process.ConsoleSize ? { rows: process.ConsoleSize.Height ?? 0, cols: process.ConsoleSize.Width ?? 0 } : undefined,
-    });
+    const stdio = stdioFor(process, this.env.pipeSize);
     const cgFds = this.cgroup.procsFds();
     let pid: number;
     try {
@@ -178,10 +165,7 @@ export class Container {
       });
       pid = spawn(plan);
     } catch (e) {
-      stdio.closeChildEnds();
-      stdio.stdout.close();
-      stdio.stderr?.close();
-      void stdio.stdin.close();
+      stdio.discard();
       throw e;
     } finally {
       cgFds.forEach(closeFd);
