@@ -7,7 +7,9 @@ import type { CgroupManager } from "../cgroups/manager.ts";
 import { newManager } from "../cgroups/manager.ts";
 import { abortInit, createInit, spawn, startInit, type Created } from "../sys/launcher.ts";
 import { killQuietly, sendSignal } from "../sys/proc.ts";
-import { SIGKILL } from "../sys/consts.ts";
+import { SIGKILL, SIGTERM } from "../sys/consts.ts";
+import type { NamespaceKind } from "../sys/launch-plan.ts";
+import { lacksHandler } from "../process/signal-mask.ts";
 import { closeFd } from "../sys/pipe.ts";
 import { ContainerProcess } from "../process/process.ts";
 import { stdioFor } from "../process/stdio.ts";
@@ -27,6 +29,8 @@ export interface ContainerEnv {
   pipeSize: number;
   /** /proc/PID/ns/pid of the sandbox's shared pid namespace, when sandbox_pidns is on. */
   sandboxPidns?: string;
+  /** The pod's IPC and UTS namespaces (joined for the types the spec lists), when CreateSandbox made them. */
+  sharedNamespaces?: Partial<Record<NamespaceKind, string>>;
   /** Called when a process of this container was killed by the OOM killer. */
   onOom?: (containerId: string) => void;
 }
@@ -86,6 +90,7 @@ export class Container {
           stdio: stdio.childFds,
           cgroupProcsFds: cgFds,
           sandboxPidnsPath: env.sandboxPidns,
+          sharedNamespacePaths: env.sharedNamespaces,
           cgroups: cgroup.mountView(),
         });
         created = createInit(plan);
@@ -158,7 +163,7 @@ export class Container {
         // The container's root as its init sees it (with its volumes mounted), for user and
         // executable lookups.
         rootfsHostPath: `/proc/${this.init.pid}/root`,
-        namespaces: (this.spec.Linux?.Namespaces ?? []).map((n) => n.Type as never),
+        namespaces: execNamespaceTypes(this.spec),
         containerCapabilities: this.spec.Process?.Capabilities ?? undefined,
         stdio: stdio.childFds,
         cgroupProcsFds: cgFds,
@@ -192,6 +197,10 @@ export class Container {
     if (execId === "" && sig === SIGKILL) return this.killAll();
     const p = this.process(execId);
     if (!p.running) return;
+    // Kata: a container init that neither handles nor blocks nor ignores SIGTERM would never see
+    // it (pid 1 of its namespace), so SIGTERM becomes SIGKILL and deletion does not wait out the
+    // grace period.
+    if (p === this.init && sig === SIGTERM && lacksHandler(p.pid, SIGTERM)) sig = SIGKILL;
     try {
       sendSignal(p.pid, sig);
     } catch (e) {
@@ -301,4 +310,15 @@ export class Container {
       this.env.onOom?.(this.id);
     }
   }
+}
+
+/**
+ * The namespaces an exec'd process joins: the spec's, plus the pid namespace, which every
+ * container has (the planner adds one when the spec lists none, as Kata does; the runtime always
+ * strips it from the spec). Without it the process would see the container's /proc without being
+ * in it (no /proc/self).
+ */
+function execNamespaceTypes(spec: grpc.ISpec): string[] {
+  const types = (spec.Linux?.Namespaces ?? []).map((n) => n.Type ?? "");
+  return types.includes("pid") ? types : [...types, "pid"];
 }

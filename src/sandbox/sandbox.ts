@@ -1,13 +1,13 @@
-// The sandbox: the pod the agent serves. It owns the containers, the optional shared pid
-// namespace (sandbox_pidns), and the queue of OOM events that GetOOMEvent long-polls.
+// The sandbox: the pod the agent serves. It owns the containers, the namespaces they share
+// (pod-namespaces.ts: IPC, UTS, sandbox_pidns), and the queue of OOM events that GetOOMEvent
+// long-polls.
 import type { grpc } from "../gen/index.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Container, ContainerEnv } from "../container/container.ts";
 import { validateId } from "../container/id.ts";
 import { exists, invalid, precondition } from "../errors.ts";
-import type { Created } from "../sys/launcher.ts";
-import { hostProcessPlan, type LaunchPlan } from "../sys/launch-plan.ts";
 import { setHostname } from "../sys/host.ts";
+import type { PodNamespaces } from "./pod-namespaces.ts";
 
 export interface SandboxOptions {
   log: Logger;
@@ -21,7 +21,9 @@ export class Sandbox {
   id = "";
   hostname = "";
   readonly containers = new Map<string, Container>();
-  private pidnsHolder: Created | undefined;
+  /** Made on the first CreateSandbox or CreateContainer (loads the launcher). */
+  private pod: PodNamespaces | undefined;
+  private creatingSandbox = false;
   private oomEvents: string[] = [];
   private oomWaiters: ((id: string) => void)[] = [];
 
@@ -31,16 +33,26 @@ export class Sandbox {
   // loads on first use: the agent answers Check sooner and an agent without containers does not
   // carry it (bench/: start-to-ready).
   private static readonly containerModule = () => import("../container/container.ts");
-  private static readonly launcherModule = () => import("../sys/launcher.ts");
+  private static readonly podModule = () => import("./pod-namespaces.ts");
+  private static readonly modulesModule = () => import("./kernel-modules.ts");
 
-  /** CreateSandbox: the sandbox id, hostname and (optionally) a pid namespace for all containers. */
+  private async podNamespaces(): Promise<PodNamespaces> {
+    const { PodNamespaces } = await Sandbox.podModule();
+    return (this.pod ??= new PodNamespaces());
+  }
+
+  /** CreateSandbox: the sandbox id, hostname, kernel modules, the pod's shared namespaces. */
   async create(req: grpc.ICreateSandboxRequest): Promise<void> {
-    // Loaded before the checks, so that nothing awaits between checking and taking the sandbox.
-    const launcher = req.sandbox_pidns ? await Sandbox.launcherModule() : undefined;
-    if (this.id) throw exists(`sandbox ${this.id} already exists`);
+    if (this.id || this.creatingSandbox) throw exists(`sandbox ${this.id || "(being created)"} already exists`);
     if (req.sandbox_id) validateId("sandbox", req.sandbox_id);
-    if (req.hostname && this.opts.ownsMachine) setHostname(req.hostname);
-    if (launcher) this.pidnsHolder = launcher.createInit(pidnsHolderPlan());
+    this.creatingSandbox = true;
+    try {
+      if (req.hostname && this.opts.ownsMachine) setHostname(req.hostname);
+      await this.loadKernelModules(req.kernel_modules ?? []);
+      (await this.podNamespaces()).setUp({ hostname: req.hostname ?? "", pidnsForAll: !!req.sandbox_pidns });
+    } finally {
+      this.creatingSandbox = false;
+    }
     this.id = req.sandbox_id || "sandbox";
     this.hostname = req.hostname ?? "";
     this.opts.log.info("sandbox created", { sandbox: this.id, pidns: !!req.sandbox_pidns });
@@ -61,18 +73,24 @@ export class Sandbox {
       }
       this.containers.delete(c.id);
     }
-    if (this.pidnsHolder) (await Sandbox.launcherModule()).abortInit(this.pidnsHolder);
-    this.pidnsHolder = undefined;
+    this.pod?.release();
     this.opts.log.info("sandbox destroyed", { sandbox: this.id });
     this.id = "";
   }
 
-  private env(): ContainerEnv {
+  private async loadKernelModules(list: grpc.IKernelModule[]): Promise<void> {
+    if (list.length === 0) return;
+    const { loadKernelModules } = await Sandbox.modulesModule();
+    await loadKernelModules(list.map((m) => ({ name: m.name ?? "", parameters: m.parameters ?? [] })), this.opts.log);
+  }
+
+  private env(pod: PodNamespaces, sandboxPidns: boolean, first: boolean): ContainerEnv {
     return {
       log: this.opts.log.child({ subsystem: "container" }),
       cgroupVersion: this.opts.cgroupVersion,
       pipeSize: this.opts.pipeSize,
-      sandboxPidns: this.pidnsHolder ? `/proc/${this.pidnsHolder.pid}/ns/pid` : undefined,
+      sandboxPidns: pod.pidnsFor(sandboxPidns, first),
+      sharedNamespaces: pod.shared(),
       onOom: (id) => this.pushOom(id),
     };
   }
@@ -80,11 +98,15 @@ export class Sandbox {
   async createContainer(req: grpc.ICreateContainerRequest): Promise<Container> {
     const id = req.container_id ?? "";
     if (this.containers.has(id)) throw exists(`container ${id} already exists`);
+    // Kata's "first container" (update_shared_pidns): no other container exists or is being made.
+    const first = this.containers.size === 0;
     // Reserve the id while the (asynchronous) create runs, so a concurrent duplicate fails.
     this.containers.set(id, undefined as never);
     try {
       const { Container } = await Sandbox.containerModule();
-      const made = await Container.create(id, req.exec_id ?? "", req.OCI, this.env());
+      const pod = await this.podNamespaces();
+      const made = await Container.create(id, req.exec_id ?? "", req.OCI, this.env(pod, !!req.sandbox_pidns, first));
+      pod.adopt(made.init.pid, first);
       this.containers.set(id, made);
       return made;
     } catch (e) {
@@ -132,16 +154,4 @@ export class Sandbox {
       signal.addEventListener("abort", onAbort, { once: true });
     });
   }
-}
-
-/**
- * A process that only holds a new pid namespace: the launcher's gate, never started. The launcher
- * checks at create time that the executable exists (so a bad args[0] fails CreateContainer), so
- * name one that always does: the agent's own binary, which is never exec'd here.
- */
-function pidnsHolderPlan(): LaunchPlan {
-  return hostProcessPlan({
-    namespaces: [{ kind: "pid" }], noNewPrivileges: true, exe: "/proc/self/exe", args: ["sandbox-pidns-holder"],
-    env: [], stdio: [-1, -1, -1],
-  });
 }
