@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { buildAllowList, isEndpointAllowed, isMethodAllowed } from "../../src/config/endpoints.ts";
 import { AGENT_SERVICE_REQUESTS, HEALTH_REQUESTS, KNOWN_REQUEST_NAMES } from "../../src/config/request-names.ts";
+import { missing } from "../helpers/require.ts";
 
 const only = (...names: string[]) => ({ endpoints: { allowed: new Set(names) } });
 const all = { endpoints: { allowed: null } };
@@ -74,7 +75,7 @@ describe("buildAllowList", () => {
 // table must be exactly ours, so the allow-list and the server agree. (Config keeps its own
 // copy so it does not load the protobuf code.)
 const generated = join(import.meta.dir, "../../src/gen/services.ts");
-test.skipIf(!existsSync(generated))("agrees with src/gen/services.ts", async () => {
+test.skipIf(missing({ [generated]: existsSync(generated) }))("agrees with src/gen/services.ts", async () => {
   type Service = { name: string; methods: Record<string, { requestName: string }> };
   const mod = (await import(generated)) as { ALL_SERVICES: readonly Service[] };
   const table = (name: string) => {
