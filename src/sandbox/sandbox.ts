@@ -1,12 +1,13 @@
 // The sandbox: the pod the agent serves. It owns the containers, the namespaces they share
 // (pod-namespaces.ts: IPC, UTS, sandbox_pidns), and the queue of OOM events that GetOOMEvent
 // long-polls.
-import type { grpc } from "../gen/index.ts";
+import type { ISpec } from "../container/oci-types.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Container, ContainerEnv } from "../container/container.ts";
 import { validateId } from "../container/id.ts";
 import { exists, invalid, precondition } from "../errors.ts";
 import { setHostname } from "../sys/host.ts";
+import type { KernelModule } from "./kernel-modules.ts";
 import type { PodNamespaces } from "./pod-namespaces.ts";
 
 export interface SandboxOptions {
@@ -15,6 +16,25 @@ export interface SandboxOptions {
   pipeSize: number;
   /** Only an agent that owns the VM (PID 1) changes the machine's hostname. */
   ownsMachine: boolean;
+}
+
+/** What CreateSandbox asks for, as plain data (services/sandbox.ts converts the request). */
+export interface SandboxRequest {
+  id: string;
+  hostname: string;
+  /** One pid namespace for every container (the Kata 1.x/2.x CreateSandbox flag). */
+  sandboxPidns: boolean;
+  /** Loaded with modprobe before the pod's namespaces are made; a failure fails CreateSandbox. */
+  kernelModules: KernelModule[];
+}
+
+/** What CreateContainer asks for, as plain data (services/containers.ts converts the request). */
+export interface ContainerRequest {
+  id: string;
+  execId: string;
+  spec: ISpec | undefined;
+  /** Join the sandbox's pid namespace (the first container's), Kata's per-container flag. */
+  sandboxPidns: boolean;
 }
 
 export class Sandbox {
@@ -42,20 +62,20 @@ export class Sandbox {
   }
 
   /** CreateSandbox: the sandbox id, hostname, kernel modules, the pod's shared namespaces. */
-  async create(req: grpc.ICreateSandboxRequest): Promise<void> {
+  async create(req: SandboxRequest): Promise<void> {
     if (this.id || this.creatingSandbox) throw exists(`sandbox ${this.id || "(being created)"} already exists`);
-    if (req.sandbox_id) validateId("sandbox", req.sandbox_id);
+    if (req.id) validateId("sandbox", req.id);
     this.creatingSandbox = true;
     try {
       if (req.hostname && this.opts.ownsMachine) setHostname(req.hostname);
-      await this.loadKernelModules(req.kernel_modules ?? []);
-      (await this.podNamespaces()).setUp({ hostname: req.hostname ?? "", pidnsForAll: !!req.sandbox_pidns });
+      await this.loadKernelModules(req.kernelModules);
+      (await this.podNamespaces()).setUp({ hostname: req.hostname, pidnsForAll: req.sandboxPidns });
     } finally {
       this.creatingSandbox = false;
     }
-    this.id = req.sandbox_id || "sandbox";
-    this.hostname = req.hostname ?? "";
-    this.opts.log.info("sandbox created", { sandbox: this.id, pidns: !!req.sandbox_pidns });
+    this.id = req.id || "sandbox";
+    this.hostname = req.hostname;
+    this.opts.log.info("sandbox created", { sandbox: this.id, pidns: req.sandboxPidns });
   }
 
   /** DestroySandbox: every container removed, the pid namespace released. */
@@ -78,10 +98,10 @@ export class Sandbox {
     this.id = "";
   }
 
-  private async loadKernelModules(list: grpc.IKernelModule[]): Promise<void> {
+  private async loadKernelModules(list: KernelModule[]): Promise<void> {
     if (list.length === 0) return;
     const { loadKernelModules } = await Sandbox.modulesModule();
-    await loadKernelModules(list.map((m) => ({ name: m.name ?? "", parameters: m.parameters ?? [] })), this.opts.log);
+    await loadKernelModules(list, this.opts.log);
   }
 
   private env(pod: PodNamespaces, sandboxPidns: boolean, first: boolean): ContainerEnv {
@@ -95,8 +115,8 @@ export class Sandbox {
     };
   }
 
-  async createContainer(req: grpc.ICreateContainerRequest): Promise<Container> {
-    const id = req.container_id ?? "";
+  async createContainer(req: ContainerRequest): Promise<Container> {
+    const id = req.id;
     if (this.containers.has(id)) throw exists(`container ${id} already exists`);
     // Kata's "first container" (update_shared_pidns): no other container exists or is being made.
     const first = this.containers.size === 0;
@@ -105,7 +125,7 @@ export class Sandbox {
     try {
       const { Container } = await Sandbox.containerModule();
       const pod = await this.podNamespaces();
-      const made = await Container.create(id, req.exec_id ?? "", req.OCI, this.env(pod, !!req.sandbox_pidns, first));
+      const made = await Container.create(id, req.execId, req.spec, this.env(pod, req.sandboxPidns, first));
       pod.adopt(made.init.pid, first);
       this.containers.set(id, made);
       return made;

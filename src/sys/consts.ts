@@ -18,4 +18,6 @@ export const SIGHUP = 1, SIGINT = 2, SIGKILL = 9, SIGTERM = 15, SIGCHLD = 17;
 export const SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3;
 export const SOCK_NONBLOCK = 0o4000, SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
+/** VMADDR_CID_ANY: `vsock://-1:PORT` listens on every CID of this VM. */
+export const VMADDR_CID_ANY = 0xffffffff;
 export const AF_UNIX = 1, AF_INET = 2, AF_INET6 = 10, AF_NETLINK = 16, AF_VSOCK = 40;

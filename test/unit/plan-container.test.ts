@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { capsToMask } from "../../src/container/caps.ts";
 import { MS } from "../../src/container/mount-options.ts";
-import { minimalSpec } from "../../src/container/oci-json.ts";
+import { minimalSpec } from "../../src/ctl/oci-json.ts";
 import type { ISpec } from "../../src/container/oci-types.ts";
 import { planContainer, planExec, type ContainerPlanOptions } from "../../src/container/plan.ts";
 import { validateSpec } from "../../src/container/spec-validate.ts";
