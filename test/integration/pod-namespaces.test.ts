@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { grpc } from "../../src/gen/index.ts";
 import type { ISpec } from "../../src/container/oci-types.ts";
 import { cgroupDirs, childrenOf, Code, failure, isRoot, readAll, rpc, startHarness, text, type Harness } from "./containers-harness.ts";
+import { missing } from "../helpers/require.ts";
 
 let h: Harness | undefined;
 
@@ -57,7 +58,7 @@ async function destroy(hh: Harness): Promise<void> {
   expect(kids.filter((p) => existsSync(`/proc/${p}`))).toEqual([]);
 }
 
-describe.skipIf(!isRoot)("pod namespaces (runtime-shaped specs)", () => {
+describe.skipIf(missing({ root: isRoot }))("pod namespaces (runtime-shaped specs)", () => {
   afterEach(async () => {
     await h?.stop();
     h = undefined;

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import type { grpc } from "../../src/gen/index.ts";
 import type { ISpec } from "../../src/container/oci-types.ts";
 import { childrenOf, failure, isRoot, readAll, rpc, startHarness, text, type Harness } from "./containers-harness.ts";
+import { missing } from "../helpers/require.ts";
 
 let h: Harness;
 
@@ -35,7 +36,7 @@ async function exec(hh: Harness, cid: string, id: string, script: string): Promi
   return out;
 }
 
-describe.skipIf(!isRoot)("pause container, runtime-shaped", () => {
+describe.skipIf(missing({ root: isRoot }))("pause container, runtime-shaped", () => {
   beforeAll(async () => {
     h = await startHarness();
     await rpc(h.c, "CreateSandbox", { sandbox_id: "pause-pod", hostname: "pause-pod" });

@@ -10,6 +10,7 @@ import type { grpc } from "../../src/gen/index.ts";
 import { realFilesystems } from "../../src/metrics/proc-parse.ts";
 import { KATA_FAMILIES, parseExposition } from "../helpers/prom-parse.ts";
 import { cgroupDirs, Code, failure, isRoot, rpc, startHarness, type Harness } from "./containers-harness.ts";
+import { missing } from "../helpers/require.ts";
 
 let h: Harness;
 let sys = "";
@@ -40,7 +41,7 @@ const FAKE_SWAPON = `#!/bin/sh
 echo "$@" > "$(dirname "$0")/swapon.log"
 `;
 
-describe.skipIf(!isRoot)("guest resources", () => {
+describe.skipIf(missing({ root: isRoot }))("guest resources", () => {
   beforeAll(async () => {
     h = await startHarness({
       env: (dir) => {

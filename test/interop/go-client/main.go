@@ -170,6 +170,9 @@ func main() {
 		case "oom":
 			cs.oom(pb.NewAgentServiceClient(c))
 		default:
+			if podScenario(sc, c, cs) {
+				continue
+			}
 			emit(result{"scenario": sc, "ok": false, "error": "unknown scenario"})
 			os.Exit(2)
 		}
