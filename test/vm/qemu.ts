@@ -20,6 +20,12 @@ export interface BootOptions {
   timeoutMs: number;
   memoryMiB?: number;
   cpus?: number;
+  /** The whole -m value (e.g. "1024M,slots=2,maxmem=2G" for memory hotplug); overrides memoryMiB. */
+  memory?: string;
+  /** The whole -smp value (e.g. "1,maxcpus=2" for CPU hotplug); overrides cpus. */
+  smp?: string;
+  /** More QEMU arguments (e.g. -qmp unix:PATH,server=on,wait=off). */
+  extraArgs?: string[];
   /** Where to save the whole console output (for a failing test's post-mortem). */
   consoleLog?: string;
   /** Called for every console line as it arrives, with ms since QEMU was started. */
@@ -88,13 +94,14 @@ export function qemuArgv(opts: BootOptions): string[] {
     "-M", machine,
     "-accel", "tcg",
     "-cpu", "max", // Bun needs AVX2 and friends; TCG's default CPU model lacks them
-    "-m", String(opts.memoryMiB ?? 1024),
-    "-smp", String(opts.cpus ?? 1),
+    "-m", opts.memory ?? String(opts.memoryMiB ?? 1024),
+    "-smp", opts.smp ?? String(opts.cpus ?? 1),
     "-nographic",
     "-no-reboot",
     "-kernel", opts.kernel,
     "-initrd", opts.initrd,
     "-append", [...DEFAULT_CMDLINE, ...(tscKhz ? [`tsc_early_khz=${tscKhz}`] : []), ...(opts.append ?? [])].join(" "),
+    ...(opts.extraArgs ?? []),
   ];
 }
 
