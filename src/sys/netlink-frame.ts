@@ -95,7 +95,7 @@ export function parseError(m: NlMsg): NlErrorInfo {
   const p = m.payload;
   if (p.length < 4) return { errno: 5 /* EIO: a truncated error is still an error */ };
   const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
-  const errno = -dv.getInt32(0, true);
+  const errno = -dv.getInt32(0, true) || 0; // never -0
   if (errno === 0 || !(m.flags & NLM_F_ACK_TLVS) || p.length < 4 + NLMSG_HDRLEN) return { errno };
   const reqLen = m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : dv.getUint32(4, true);
   const text = parseAttrs(p, 4 + align4(reqLen)).get(NLMSGERR_ATTR_MSG);
