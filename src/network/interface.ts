@@ -159,10 +159,3 @@ export function listInterfaces(): InterfaceData[] {
   const addrs = rtnl.listAddresses();
   return rtnl.listLinks().map((l) => describe(l, addrs.filter((a) => a.index === l.index), { device: "", devicePath: "" }));
 }
-
-/** Kata's handle_localhost: `lo` up (as PID 1 nobody else does it). */
-export function bringUpLoopback(): void {
-  const lo = rtnl.linkByName("lo");
-  if (!lo) throw notFound("Link not found (lo)");
-  if (!(lo.flags & IFF_UP)) rtnl.changeLink({ index: lo.index, flags: IFF_UP, change: IFF_UP }, "lo up");
-}

@@ -145,6 +145,21 @@ describe.skipIf(!mustRun && (!isRoot || !haveIp))("network RPCs in a network nam
     }
   });
 
+  test("IPv6 disabled in the guest (conf/all and conf/default): IPv6 addresses are skipped, IPv4 applied", async () => {
+    const set = (v: number) => sh(["ip", "netns", "exec", h.pod, "sh", "-c",
+      `echo ${v} > /proc/sys/net/ipv6/conf/all/disable_ipv6; echo ${v} > /proc/sys/net/ipv6/conf/default/disable_ipv6`]);
+    set(1);
+    try {
+      const r = await rpc(c, "UpdateInterface", {
+        interface: { name: "eth0", hwAddr: MAC, IPAddresses: [v4("10.244.1.5", "24"), { family: 1, address: "fd00::5", mask: "64" }], mtu: 1450 },
+      });
+      expect(r.IPAddresses!.map((a) => a.address)).toEqual(["10.244.1.5"]);
+      expect(h.ipj("addr", "show", "dev", "eth0")[0].addr_info.map((a: any) => a.local)).toEqual(["10.244.1.5"]);
+    } finally {
+      set(0);
+    }
+  });
+
   test("rename onto a name another link holds: Kata's temporary-name swap", async () => {
     h.veth("eth1", "02:00:00:00:00:e1");
     h.veth("ens7", "02:00:00:00:00:e7");
