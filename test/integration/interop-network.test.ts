@@ -3,16 +3,15 @@
 // checked with `ip -j` in that namespace. Both namespaces are removed even when a step fails.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildInteropClient, goAvailable } from "../interop/build.ts";
+import { missing } from "../helpers/require.ts";
 import { haveIp, isRoot, startNetHarness, type NetHarness } from "./network-harness.ts";
 
 const MAC = "02:00:0a:f4:02:05";
 let h: NetHarness;
 let bin: string;
-const mustRun = process.env.CI === "true";
 
-describe.skipIf(!mustRun && (!goAvailable() || !isRoot || !haveIp))("Go ttRPC client drives the network RPCs", () => {
+describe.skipIf(missing({ "Go + containerd ttrpc sources": goAvailable(), root: isRoot, "iproute2 (ip)": haveIp }))("Go ttRPC client drives the network RPCs", () => {
   beforeAll(async () => {
-    if (!goAvailable() || !isRoot || !haveIp) throw new Error("needs Go + containerd ttrpc sources, root and iproute2");
     bin = buildInteropClient();
     h = await startNetHarness("gonet");
     h.veth("veth-go", MAC);

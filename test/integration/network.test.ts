@@ -6,19 +6,18 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { Code } from "../../src/ttrpc/status.ts";
 import type { TtrpcClient } from "../../src/ttrpc/client.ts";
 import { failure } from "../helpers/agent.ts";
+import { missing } from "../helpers/require.ts";
 import { haveIp, isRoot, rpc, sh, startNetHarness, type NetHarness } from "./network-harness.ts";
 
 setDefaultTimeout(30_000);
-const mustRun = process.env.CI === "true";
 let h: NetHarness;
 let c: TtrpcClient;
 
 const MAC = "02:00:0a:f4:01:05";
 const v4 = (address: string, mask: string) => ({ family: 0, address, mask });
 
-describe.skipIf(!mustRun && (!isRoot || !haveIp))("network RPCs in a network namespace (root)", () => {
+describe.skipIf(missing({ root: isRoot, "iproute2 (ip)": haveIp }))("network RPCs in a network namespace (root)", () => {
   beforeAll(async () => {
-    if (!isRoot || !haveIp) throw new Error("network tests need root and iproute2's ip");
     h = await startNetHarness("net");
     c = await h.agent.client();
     h.veth("veth-pod", MAC);
