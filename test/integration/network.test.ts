@@ -144,6 +144,18 @@ describe.skipIf(missing({ root: isRoot, "iproute2 (ip)": haveIp }))("network RPC
     }
   });
 
+  test("devicePath of a NIC that never appears: DEADLINE_EXCEEDED after agent.hotplug_timeout (1 s here), link untouched", async () => {
+    const before = linkState("eth0");
+    const t0 = performance.now();
+    const f = await failure(rpc(c, "UpdateInterface", { interface: { name: "eth0", hwAddr: MAC, devicePath: "1f/1f", mtu: 1400 } }));
+    const ms = performance.now() - t0;
+    expect(f.code).toBe(Code.DEADLINE_EXCEEDED);
+    expect(f.message).toContain('interface.devicePath "1f/1f"');
+    expect(ms).toBeGreaterThanOrEqual(1000);
+    expect(ms).toBeLessThan(3000);
+    expect(linkState("eth0")).toEqual(before);
+  });
+
   test("IPv6 disabled in the guest (conf/all and conf/default): IPv6 addresses are skipped, IPv4 applied", async () => {
     const set = (v: number) => sh(["ip", "netns", "exec", h.pod, "sh", "-c",
       `echo ${v} > /proc/sys/net/ipv6/conf/all/disable_ipv6; echo ${v} > /proc/sys/net/ipv6/conf/default/disable_ipv6`]);
