@@ -16,7 +16,7 @@ import { validateId } from "./id.ts";
 import { validateSpec } from "./spec-validate.ts";
 import { planContainer, planExec, type CgroupView } from "./plan.ts";
 import { detectLayout, V1_CONTROLLERS } from "../cgroups/detect.ts";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { runHooks, type Hook, type OciState } from "./hooks.ts";
 import { specHooks } from "./spec-hooks.ts";
 
@@ -57,6 +57,8 @@ export class Container {
     readonly cgroup: CgroupManager,
     private readonly env: ContainerEnv,
     created: Created,
+    /** The OCI bundle directory hooks get in the state (Kata: /run/kata-containers/<cid>). */
+    private readonly bundlePath: string,
   ) {
     this.created = created;
     this.hooks = specHooks(spec);
@@ -68,7 +70,9 @@ export class Container {
   }
 
   /** CreateContainer: everything set up, the init blocked before its execve. */
-  static async create(id: string, execId: string, spec: grpc.ISpec | null | undefined, env: ContainerEnv): Promise<Container> {
+  static async create(
+    id: string, execId: string, spec: grpc.ISpec | null | undefined, env: ContainerEnv, opts: { bundlePath?: string } = {},
+  ): Promise<Container> {
     validateId("container", id);
     if (execId !== "" && execId !== id) validateId("exec", execId);
     if (!spec) throw invalid("CreateContainer: OCI spec is missing");
@@ -101,6 +105,7 @@ export class Container {
           cgroupProcsFds: cgFds,
           sandboxPidnsPath: env.sandboxPidns,
           cgroups: cgroupView(env.cgroupVersion, cgroup.path),
+          bundlePath: opts.bundlePath,
           validated: true,
         });
         created = createInit(plan);
@@ -110,7 +115,8 @@ export class Container {
       cleanups.push(() => abortInit(created));
       stdio.closeChildEnds();
       const init = new ContainerProcess(id, created.pid, stdio);
-      const c = new Container(id, spec, init, cgroup, env, created);
+      // Without a bundle made by the storage layer, the rootfs's parent is the bundle (runc's layout).
+      const c = new Container(id, spec, init, cgroup, env, created, opts.bundlePath ?? dirname(rootfs));
       const state = c.state();
       await runHooks("prestart", c.hooks.prestart, state);
       await runHooks("createRuntime", c.hooks.createRuntime, state);
@@ -136,7 +142,7 @@ export class Container {
       id: this.id,
       status: this.creating ? "creating" : this.status === "paused" ? "running" : this.status,
       pid: this.init.pid,
-      bundle: this.spec.Root?.Path ?? "",
+      bundle: this.bundlePath,
       annotations: (this.spec.Annotations ?? {}) as Record<string, string>,
     };
   }

@@ -8,6 +8,11 @@ import { exists, invalid, precondition } from "../errors.ts";
 import type { Created } from "../sys/launcher.ts";
 import { hostProcessPlan, type LaunchPlan } from "../sys/launch-plan.ts";
 import { setHostname } from "../sys/host.ts";
+import type { StorageSpec } from "../storage/driver.ts";
+import type { PodStorage, SandboxStorageInput } from "../storage/pod.ts";
+
+/** CreateSandbox's storage half (storages, dns, guest hooks), as plain data. */
+export type SandboxStorageRequest = Omit<SandboxStorageInput, "sandboxId" | "hotplugTimeoutMs">;
 
 export interface SandboxOptions {
   log: Logger;
@@ -15,6 +20,8 @@ export interface SandboxOptions {
   pipeSize: number;
   /** Only an agent that owns the VM (PID 1) changes the machine's hostname. */
   ownsMachine: boolean;
+  /** agent.hotplug_timeout, for storages that wait for a device. */
+  hotplugTimeoutMs?: number;
 }
 
 export class Sandbox {
@@ -24,6 +31,7 @@ export class Sandbox {
   private pidnsHolder: Created | undefined;
   private oomEvents: string[] = [];
   private oomWaiters: ((id: string) => void)[] = [];
+  private podStorage: PodStorage | undefined;
 
   constructor(private readonly opts: SandboxOptions) {}
 
@@ -32,9 +40,16 @@ export class Sandbox {
   // carry it (bench/: start-to-ready).
   private static readonly containerModule = () => import("../container/container.ts");
   private static readonly launcherModule = () => import("../sys/launcher.ts");
+  private static readonly storageModule = () => import("../storage/pod.ts");
+
+  /** The storage table, bind watcher, bundles, DNS and guest hooks (loaded on first use). */
+  async storage(): Promise<PodStorage> {
+    this.podStorage ??= new (await Sandbox.storageModule()).PodStorage();
+    return this.podStorage;
+  }
 
   /** CreateSandbox: the sandbox id, hostname and (optionally) a pid namespace for all containers. */
-  async create(req: grpc.ICreateSandboxRequest): Promise<void> {
+  async create(req: grpc.ICreateSandboxRequest, storage?: SandboxStorageRequest): Promise<void> {
     // Loaded before the checks, so that nothing awaits between checking and taking the sandbox.
     const launcher = req.sandbox_pidns ? await Sandbox.launcherModule() : undefined;
     if (this.id) throw exists(`sandbox ${this.id} already exists`);
@@ -43,6 +58,7 @@ export class Sandbox {
     if (launcher) this.pidnsHolder = launcher.createInit(pidnsHolderPlan());
     this.id = req.sandbox_id || "sandbox";
     this.hostname = req.hostname ?? "";
+    if (storage) await this.setupSandboxStorage(storage);
     this.opts.log.info("sandbox created", { sandbox: this.id, pidns: !!req.sandbox_pidns });
   }
 
@@ -63,6 +79,7 @@ export class Sandbox {
     }
     if (this.pidnsHolder) (await Sandbox.launcherModule()).abortInit(this.pidnsHolder);
     this.pidnsHolder = undefined;
+    await this.podStorage?.destroy();
     this.opts.log.info("sandbox destroyed", { sandbox: this.id });
     this.id = "";
   }
@@ -77,16 +94,23 @@ export class Sandbox {
     };
   }
 
-  async createContainer(req: grpc.ICreateContainerRequest): Promise<Container> {
+  async createContainer(req: grpc.ICreateContainerRequest, storages: StorageSpec[] = []): Promise<Container> {
     const id = req.container_id ?? "";
     if (this.containers.has(id)) throw exists(`container ${id} already exists`);
     // Reserve the id while the (asynchronous) create runs, so a concurrent duplicate fails.
     this.containers.set(id, undefined as never);
     try {
       const { Container } = await Sandbox.containerModule();
-      const made = await Container.create(id, req.exec_id ?? "", req.OCI, this.env());
-      this.containers.set(id, made);
-      return made;
+      const pod = await this.storage();
+      const prepared = req.OCI ? await pod.prepareContainer(id, req.OCI, storages) : { spec: req.OCI, bundlePath: undefined };
+      try {
+        const made = await Container.create(id, req.exec_id ?? "", prepared.spec, this.env(), { bundlePath: prepared.bundlePath });
+        this.containers.set(id, made);
+        return made;
+      } catch (e) {
+        await pod.releaseContainer(id);
+        throw e;
+      }
     } catch (e) {
       this.containers.delete(id);
       throw e;
@@ -107,6 +131,21 @@ export class Sandbox {
     const c = this.container(id);
     await c.remove(timeoutSec);
     this.containers.delete(id);
+    await this.podStorage?.releaseContainer(id);
+  }
+
+  /** CreateSandbox's storages, DNS and guest hooks; a failure leaves no sandbox behind. */
+  private async setupSandboxStorage(r: SandboxStorageRequest): Promise<void> {
+    if (r.storages.length === 0 && r.dns.length === 0 && !r.guestHookPath) return;
+    try {
+      await (await this.storage()).setupSandbox({ ...r, sandboxId: this.id, hotplugTimeoutMs: this.opts.hotplugTimeoutMs ?? 3000 });
+    } catch (e) {
+      if (this.pidnsHolder) (await Sandbox.launcherModule()).abortInit(this.pidnsHolder);
+      this.pidnsHolder = undefined;
+      this.id = "";
+      this.hostname = "";
+      throw e;
+    }
   }
 
   private pushOom(id: string): void {
