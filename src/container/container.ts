@@ -183,7 +183,9 @@ export class Container {
         // The container's root as its init sees it (with its volumes mounted), for user and
         // executable lookups.
         rootfsHostPath: `/proc/${this.init.pid}/root`,
-        namespaces: (this.spec.Linux?.Namespaces ?? []).map((n) => n.Type as never),
+        // The init always got a pid namespace (its own or the sandbox's) even when the spec
+        // lists none (the Go runtime removes it), so an exec joins it too.
+        namespaces: [...new Set([...(this.spec.Linux?.Namespaces ?? []).map((n) => n.Type as string), "pid"])] as never,
         containerCapabilities: this.spec.Process?.Capabilities ?? undefined,
         stdio: stdio.childFds,
         cgroupProcsFds: cgFds,

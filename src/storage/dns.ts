@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { precondition } from "../errors.ts";
 import { MS, mount } from "../sys/mount.ts";
-import { unmountStorage } from "./mount-storage.ts";
+import { removeMadePath, unmountStorage } from "./mount-storage.ts";
 import { SANDBOX_DIR } from "./paths.ts";
 
 export const SANDBOX_RESOLV = `${SANDBOX_DIR}/resolv.conf`;
@@ -20,16 +20,18 @@ export function setupGuestDns(dns: readonly string[], guestFile = GUEST_RESOLV):
   if (dns.length === 0) return undefined;
   if (!existsSync(guestFile)) return undefined;
   if (statSync(guestFile).isDirectory()) throw precondition(`dns: ${guestFile} is a directory in the guest`);
-  mkdirSync(SANDBOX_DIR, { recursive: true });
+  const made = mkdirSync(SANDBOX_DIR, { recursive: true }) ?? undefined;
+  const undo = (bound: boolean) => {
+    if (bound) unmountStorage(guestFile);
+    rmSync(SANDBOX_RESOLV, { force: true });
+    if (made) removeMadePath(SANDBOX_DIR, { topDir: made });
+  };
   writeFileSync(SANDBOX_RESOLV, resolvConfText(dns));
   try {
     mount(SANDBOX_RESOLV, guestFile, "", MS.BIND);
   } catch (e) {
-    rmSync(SANDBOX_RESOLV, { force: true });
+    undo(false);
     throw e;
   }
-  return () => {
-    unmountStorage(guestFile);
-    rmSync(SANDBOX_RESOLV, { force: true });
-  };
+  return () => undo(true);
 }

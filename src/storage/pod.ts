@@ -109,10 +109,11 @@ export class PodStorage {
   /** DestroySandbox: everything, whatever its count. */
   async destroy(): Promise<void> {
     for (const cid of [...this.held.keys()]) await this.releaseContainer(cid);
-    await this.table.releaseAll();
-    this.sandboxMounts = [];
+    // DNS first: its file lives in the sandbox directory the shm storage made.
     this.dnsUndo?.();
     this.dnsUndo = undefined;
+    await this.table.releaseAll();
+    this.sandboxMounts = [];
     this.hooks = undefined;
   }
 }
