@@ -1,6 +1,6 @@
 // The sandbox: the pod the agent serves. It owns the containers, the optional shared pid
 // namespace (sandbox_pidns), and the queue of OOM events that GetOOMEvent long-polls.
-import type { grpc } from "../gen/index.ts";
+import type { ISpec } from "../container/oci-types.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Container, ContainerEnv } from "../container/container.ts";
 import { validateId } from "../container/id.ts";
@@ -22,6 +22,25 @@ export interface SandboxOptions {
   ownsMachine: boolean;
   /** agent.hotplug_timeout, for storages that wait for a device. */
   hotplugTimeoutMs?: number;
+}
+
+/** What CreateSandbox asks for, as plain data (services/sandbox.ts converts the request). */
+export interface SandboxRequest {
+  id: string;
+  hostname: string;
+  /** One pid namespace for every container (the Kata 1.x/2.x CreateSandbox flag). */
+  sandboxPidns: boolean;
+  /** storages, dns, guest_hook_path (src/storage/pod.ts). */
+  storage?: SandboxStorageRequest;
+}
+
+/** What CreateContainer asks for, as plain data (services/containers.ts converts the request). */
+export interface ContainerRequest {
+  id: string;
+  execId: string;
+  spec: ISpec | undefined;
+  /** The container's storages (mounted before it is created, released when it is removed). */
+  storages?: StorageSpec[];
 }
 
 export class Sandbox {
@@ -49,17 +68,17 @@ export class Sandbox {
   }
 
   /** CreateSandbox: the sandbox id, hostname and (optionally) a pid namespace for all containers. */
-  async create(req: grpc.ICreateSandboxRequest, storage?: SandboxStorageRequest): Promise<void> {
+  async create(req: SandboxRequest): Promise<void> {
     // Loaded before the checks, so that nothing awaits between checking and taking the sandbox.
-    const launcher = req.sandbox_pidns ? await Sandbox.launcherModule() : undefined;
+    const launcher = req.sandboxPidns ? await Sandbox.launcherModule() : undefined;
     if (this.id) throw exists(`sandbox ${this.id} already exists`);
-    if (req.sandbox_id) validateId("sandbox", req.sandbox_id);
+    if (req.id) validateId("sandbox", req.id);
     if (req.hostname && this.opts.ownsMachine) setHostname(req.hostname);
     if (launcher) this.pidnsHolder = launcher.createInit(pidnsHolderPlan());
-    this.id = req.sandbox_id || "sandbox";
-    this.hostname = req.hostname ?? "";
-    if (storage) await this.setupSandboxStorage(storage);
-    this.opts.log.info("sandbox created", { sandbox: this.id, pidns: !!req.sandbox_pidns });
+    this.id = req.id || "sandbox";
+    this.hostname = req.hostname;
+    if (req.storage) await this.setupSandboxStorage(req.storage);
+    this.opts.log.info("sandbox created", { sandbox: this.id, pidns: req.sandboxPidns });
   }
 
   /** DestroySandbox: every container removed, the pid namespace released. */
@@ -94,17 +113,17 @@ export class Sandbox {
     };
   }
 
-  async createContainer(req: grpc.ICreateContainerRequest, storages: StorageSpec[] = []): Promise<Container> {
-    const id = req.container_id ?? "";
+  async createContainer(req: ContainerRequest): Promise<Container> {
+    const id = req.id;
     if (this.containers.has(id)) throw exists(`container ${id} already exists`);
     // Reserve the id while the (asynchronous) create runs, so a concurrent duplicate fails.
     this.containers.set(id, undefined as never);
     try {
       const { Container } = await Sandbox.containerModule();
       const pod = await this.storage();
-      const prepared = req.OCI ? await pod.prepareContainer(id, req.OCI, storages) : { spec: req.OCI, bundlePath: undefined };
+      const prepared = req.spec ? await pod.prepareContainer(id, req.spec, req.storages ?? []) : { spec: req.spec, bundlePath: undefined };
       try {
-        const made = await Container.create(id, req.exec_id ?? "", prepared.spec, this.env(), { bundlePath: prepared.bundlePath });
+        const made = await Container.create(id, req.execId, prepared.spec, this.env(), { bundlePath: prepared.bundlePath });
         this.containers.set(id, made);
         return made;
       } catch (e) {

@@ -6,7 +6,10 @@ export function sandboxHandlers(d: ServiceDeps): AgentHandlers {
   const sb = d.sandbox;
   return {
     CreateSandbox: async (r) => (
-      await sb.create(r, { storages: toStorageSpecs(r.storages), dns: r.dns ?? [], guestHookPath: r.guest_hook_path ?? "" }), EMPTY),
+      await sb.create({
+        id: r.sandbox_id ?? "", hostname: r.hostname ?? "", sandboxPidns: !!r.sandbox_pidns,
+        storage: { storages: toStorageSpecs(r.storages), dns: r.dns ?? [], guestHookPath: r.guest_hook_path ?? "" },
+      }), EMPTY),
     DestroySandbox: async () => {
       await sb.destroy();
       setTimeout(d.onDestroySandbox, 20);

@@ -3,7 +3,7 @@
 // bind, and per container the references it holds and its bundle. Sandbox calls it on
 // CreateSandbox, CreateContainer, RemoveContainer and DestroySandbox; it loads with the first
 // CreateSandbox or CreateContainer.
-import type { grpc } from "../gen/index.ts";
+import type { ISpec } from "../container/oci-types.ts";
 import { validateId } from "../container/id.ts";
 import type { StorageContext, StorageSpec } from "./driver.ts";
 import { needsBundle, setupBundle, type Bundle } from "./bundle.ts";
@@ -24,7 +24,7 @@ export interface SandboxStorageInput {
 
 export interface PreparedContainer {
   /** The spec to create the container from (guest hooks merged, Root.Path = the bundle's rootfs). */
-  spec: grpc.ISpec;
+  spec: ISpec;
   /** OCI bundle directory, when the agent made one. */
   bundlePath?: string;
 }
@@ -74,7 +74,7 @@ export class PodStorage {
    * spec takes paths from retained, every guest path it names checked, hooks merged, bundle made.
    * The returned release() undoes it all (also what releaseContainer does later).
    */
-  async prepareContainer(cid: string, spec: grpc.ISpec, storages: StorageSpec[]): Promise<PreparedContainer> {
+  async prepareContainer(cid: string, spec: ISpec, storages: StorageSpec[]): Promise<PreparedContainer> {
     validateId("container", cid);
     const taken = await this.table.add(storages, this.ctx(cid), "storages");
     const held: Held = { mountPoints: taken };
@@ -83,7 +83,7 @@ export class PodStorage {
       const used = storagesUsedBy(spec, this.table).filter((mp) => !taken.includes(mp));
       this.table.retain(used);
       held.mountPoints = [...taken, ...used];
-      let out = mergeGuestHooks(spec as grpc.ISpec & { Hooks?: Record<string, unknown> | null }, this.hooks) as grpc.ISpec;
+      let out = mergeGuestHooks(spec as ISpec & { Hooks?: Record<string, unknown> | null }, this.hooks) as ISpec;
       const root = spec.Root?.Path ?? "";
       if (needsBundle(root)) {
         held.bundle = setupBundle(cid, root, out);

@@ -12,6 +12,7 @@ import { closeFd, pipe, setNonBlocking } from "../../src/sys/pipe.ts";
 import { openPty, setWinSize } from "../../src/sys/pty.ts";
 import { C, cstr } from "../../src/sys/libc.ts";
 import { makeBusyboxRootfs, TESTER_GID, TESTER_UID } from "../fixtures/busybox.ts";
+import { missing } from "../helpers/require.ts";
 
 const isRoot = process.getuid?.() === 0;
 const MS = { RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8, BIND: 4096, REC: 16384, PRIVATE: 1 << 18, STRICTATIME: 1 << 24 };
@@ -134,7 +135,7 @@ function children(): number[] {
   return out;
 }
 
-describe.skipIf(!isRoot)("launcher (root)", () => {
+describe.skipIf(missing({ root: isRoot }))("launcher (root)", () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "kl-launch-"));
     rootfs = await makeBusyboxRootfs(join(work, "rootfs")); // before the reaper: it uses Bun.spawnSync
