@@ -6,7 +6,7 @@
 // took, so no mount outlives a failed create.
 import { invalid } from "../errors.ts";
 import { log } from "../log/logger.ts";
-import type { MountedStorage, StorageContext, StorageSpec } from "./driver.ts";
+import type { MountedStorage, StorageContext, StorageDriver, StorageSpec } from "./driver.ts";
 import { driverFor } from "./drivers.ts";
 import { checkGuestPath } from "./paths.ts";
 
@@ -30,12 +30,15 @@ export interface StorageEntryView {
 export class StorageTable {
   private readonly entries = new Map<string, Entry>();
 
+  /** `lookup` finds a driver by name (the driver table; tests give their own). */
+  constructor(private readonly lookup: (name: string, field: string) => StorageDriver = driverFor) {}
+
   /** Checks a request's storages (driver, mount point) without side effects; returns them normalised. */
   check(specs: readonly StorageSpec[], field: string): StorageSpec[] {
     const seen = new Set<string>();
     return specs.map((s, i) => {
       const f = `${field}[${i}]`;
-      driverFor(s.driver, `${f}.driver`);
+      this.lookup(s.driver, `${f}.driver`);
       const mountPoint = checkGuestPath(`${f}.mount_point`, s.mountPoint);
       if (seen.has(mountPoint)) throw invalid(`${f}.mount_point ${mountPoint} appears twice in one request`);
       seen.add(mountPoint);
@@ -73,7 +76,7 @@ export class StorageTable {
       }
       return;
     }
-    const driver = driverFor(s.driver, `storage ${s.mountPoint}`);
+    const driver = this.lookup(s.driver, `storage ${s.mountPoint}`);
     const entry: Entry = { spec: s, refs: 1, ready: driver.add(s, ctx) };
     this.entries.set(s.mountPoint, entry);
     try {
