@@ -3,7 +3,7 @@
 // root gets group N and the setgid bit. UpdateEphemeralMounts remounts them with new options.
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { invalid } from "../errors.ts";
-import { MS, mount } from "../sys/mount.ts";
+import { mount } from "../sys/mount.ts";
 import type { StorageDriver, StorageSpec } from "./driver.ts";
 import { mountError, mountGeneric } from "./mount-storage.ts";
 import { keyValueOptions, parseGid, parseStorageOptions } from "./options.ts";
@@ -65,8 +65,9 @@ export const ephemeralDriver: StorageDriver = {
 };
 
 /**
- * UpdateEphemeralMounts: each ephemeral storage is mounted again at its mount point with its
- * (new) options, fsgid= left out; only the ephemeral driver is accepted, as in Kata.
+ * UpdateEphemeralMounts: each ephemeral storage is mounted at its mount point with its (new)
+ * options, fsgid= left out — the runtime sends "remount" and the new size; only the ephemeral
+ * driver is accepted, as in Kata.
  */
 export function updateEphemeralMount(s: StorageSpec): void {
   if (s.driver !== "ephemeral") {
@@ -77,7 +78,8 @@ export function updateEphemeralMount(s: StorageSpec): void {
   if (s.options.length === 0) return;
   const { flags, data } = parseStorageOptions(field(s), s.options.filter((o) => !o.startsWith("fsgid=")));
   try {
-    mount(s.source, mp, s.fstype, flags & ~MS.REMOUNT, data);
+    // The runtime sends ["remount", "size=<N>M", fsgid?]: MS_REMOUNT changes the size in place.
+    mount(s.source, mp, s.fstype, flags, data);
   } catch (e) {
     throw mountError(s, s.fstype, data, e);
   }

@@ -14,9 +14,9 @@ interface SpecLike {
 
 /** Which storage a missing guest path should have come from, in words. */
 export function expectedProvider(path: string, table: StorageTable): string {
+  if (path.startsWith(`${WATCHABLE_DIR}/`)) return `it should come from a watchable-bind storage with mount_point ${path}, which this container's storages do not have`;
   const holder = table.holderOf(path);
   if (holder) return `storage ${holder.mountPoint} (driver ${holder.driver}) is mounted but does not contain it`;
-  if (path.startsWith(`${WATCHABLE_DIR}/`)) return `it should come from a watchable-bind storage with mount_point ${path}, which this container's storages do not have`;
   if (path === SHARED_DIR || path.startsWith(`${SHARED_DIR}/`)) {
     return `it should come from the shared filesystem storage (driver virtio-fs, source kataShared) at ${SHARED_DIR}/, which is not mounted`;
   }
