@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { grpc } from "../../src/gen/index.ts";
 import { Code, failure, isRoot, killAndRemoveCgroups, rpc } from "./containers-harness.ts";
 import { startAgent, type RunningAgent } from "../helpers/agent.ts";
+import { missing } from "../helpers/require.ts";
 import type { TtrpcClient } from "../../src/ttrpc/client.ts";
 import { makePod, SHARED, SHM, type Pod } from "./storage-pod-fixture.ts";
 
@@ -34,7 +35,7 @@ async function expectRefused(p: Promise<unknown>, code: Code, ...words: (string 
   expect(mounts()).toEqual(baseline);
 }
 
-describe.skipIf(!isRoot)("storage bad input", () => {
+describe.skipIf(missing({ root: isRoot, "inotifywait (inotify-tools)": !!Bun.which("inotifywait") }))("storage bad input", () => {
   beforeAll(async () => {
     pod = await makePod(`e${process.pid % 1000}`);
     symlinkSync("/etc", join(pod.share, "escape"));

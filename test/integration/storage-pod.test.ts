@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import type { grpc } from "../../src/gen/index.ts";
 import { childrenOf, isRoot, killAndRemoveCgroups, readAll, rpc, text } from "./containers-harness.ts";
 import { startAgent, type RunningAgent } from "../helpers/agent.ts";
+import { missing } from "../helpers/require.ts";
 import type { TtrpcClient } from "../../src/ttrpc/client.ts";
 import { makePod, SHARED, SHM, type Pod } from "./storage-pod-fixture.ts";
 
@@ -27,7 +28,7 @@ async function exec(cid: string, script: string): Promise<string> {
   return text(out);
 }
 
-describe.skipIf(!isRoot)("pod storage replay (notes §2.2)", () => {
+describe.skipIf(missing({ root: isRoot, "inotifywait (inotify-tools)": !!Bun.which("inotifywait") }))("pod storage replay (notes §2.2)", () => {
   beforeAll(async () => {
     pod = await makePod(`o${process.pid % 1000}`);
     agent = await startAgent({ prefix: pod.prefix });
