@@ -51,7 +51,7 @@ export async function agentMain(argv: string[]): Promise<void> {
   installReaper(log.child({ subsystem: "signals" }));
 
   const cgroupVersion = chooseVersion(config.unifiedCgroupHierarchy);
-  const sandbox = new Sandbox({ log: log.child({ subsystem: "sandbox" }), cgroupVersion, pipeSize: config.containerPipeSize, ownsMachine: initMode });
+  const sandbox = new Sandbox({ log: log.child({ subsystem: "sandbox" }), cgroupVersion, pipeSize: config.containerPipeSize, ownsMachine: initMode, hotplugTimeoutMs: config.hotplugTimeoutMs });
   const rpcLog = log.child({ subsystem: "rpc" });
   const timed = (what: string, f: () => void) => () => {
     const t0 = performance.now();
@@ -85,7 +85,10 @@ export async function agentMain(argv: string[]): Promise<void> {
     if (stopGuest) await stopGuest();
     else process.exit(0);
   };
-  registerServices(server, { sandbox, log: rpcLog, ownsMachine: initMode, stats, onDestroySandbox: () => void shutdown("DestroySandbox") });
+  registerServices(server, {
+    sandbox, log: rpcLog, ownsMachine: initMode, hotplugTimeoutMs: config.hotplugTimeoutMs, stats,
+    onDestroySandbox: () => void shutdown("DestroySandbox"),
+  });
   await server.listen(config.serverAddr);
   log.info("agent ready", { server_addr: config.serverAddr });
   if (!initMode) {

@@ -17,6 +17,7 @@ import { exists, invalid, kindOf, notFound, precondition, AgentError } from "../
 import { validateId } from "./id.ts";
 import { validateSpec } from "./spec-validate.ts";
 import { planContainer, planExec } from "./plan.ts";
+import { dirname } from "node:path";
 import { runHooks, type Hook, type OciState } from "./hooks.ts";
 import { specHooks } from "./spec-hooks.ts";
 
@@ -56,6 +57,8 @@ export class Container {
     readonly cgroup: CgroupManager,
     private readonly env: ContainerEnv,
     created: Created,
+    /** The OCI bundle directory hooks get in the state (Kata: /run/kata-containers/<cid>). */
+    private readonly bundlePath: string,
   ) {
     this.created = created;
     this.hooks = specHooks(spec);
@@ -67,7 +70,9 @@ export class Container {
   }
 
   /** CreateContainer: everything set up, the init blocked before its execve. */
-  static async create(id: string, execId: string, spec: ISpec | null | undefined, env: ContainerEnv): Promise<Container> {
+  static async create(
+    id: string, execId: string, spec: ISpec | null | undefined, env: ContainerEnv, opts: { bundlePath?: string } = {},
+  ): Promise<Container> {
     validateId("container", id);
     if (execId !== "" && execId !== id) validateId("exec", execId);
     if (!spec) throw invalid("CreateContainer: OCI spec is missing");
@@ -92,6 +97,7 @@ export class Container {
           sandboxPidnsPath: env.sandboxPidns,
           sharedNamespacePaths: env.sharedNamespaces,
           cgroups: cgroup.mountView(),
+          bundlePath: opts.bundlePath,
         });
         created = createInit(plan);
       } finally {
@@ -100,7 +106,8 @@ export class Container {
       cleanups.push(() => abortInit(created));
       stdio.closeChildEnds();
       const init = new ContainerProcess(id, created.pid, stdio);
-      const c = new Container(id, spec, init, cgroup, env, created);
+      // Without a bundle made by the storage layer, the rootfs's parent is the bundle (runc's layout).
+      const c = new Container(id, spec, init, cgroup, env, created, opts.bundlePath ?? dirname(rootfs));
       const state = c.state();
       await runHooks("prestart", c.hooks.prestart, state);
       await runHooks("createRuntime", c.hooks.createRuntime, state);
@@ -126,7 +133,7 @@ export class Container {
       id: this.id,
       status: this.creating ? "creating" : this.status === "paused" ? "running" : this.status,
       pid: this.init.pid,
-      bundle: this.spec.Root?.Path ?? "",
+      bundle: this.bundlePath,
       annotations: (this.spec.Annotations ?? {}) as Record<string, string>,
     };
   }
@@ -163,7 +170,9 @@ export class Container {
         // The container's root as its init sees it (with its volumes mounted), for user and
         // executable lookups.
         rootfsHostPath: `/proc/${this.init.pid}/root`,
-        namespaces: execNamespaceTypes(this.spec),
+        // The init always got a pid namespace (its own or the sandbox's) even when the spec
+        // lists none (the Go runtime removes it), so an exec joins it too.
+        namespaces: [...new Set([...(this.spec.Linux?.Namespaces ?? []).map((n) => n.Type as string), "pid"])] as never,
         containerCapabilities: this.spec.Process?.Capabilities ?? undefined,
         stdio: stdio.childFds,
         cgroupProcsFds: cgFds,
@@ -310,15 +319,4 @@ export class Container {
       this.env.onOom?.(this.id);
     }
   }
-}
-
-/**
- * The namespaces an exec'd process joins: the spec's, plus the pid namespace, which every
- * container has (the planner adds one when the spec lists none, as Kata does; the runtime always
- * strips it from the spec). Without it the process would see the container's /proc without being
- * in it (no /proc/self).
- */
-function execNamespaceTypes(spec: ISpec): string[] {
-  const types = (spec.Linux?.Namespaces ?? []).map((n) => n.Type ?? "");
-  return types.includes("pid") ? types : [...types, "pid"];
 }

@@ -9,6 +9,11 @@ import { exists, invalid, precondition } from "../errors.ts";
 import { setHostname } from "../sys/host.ts";
 import type { KernelModule } from "./kernel-modules.ts";
 import type { PodNamespaces } from "./pod-namespaces.ts";
+import type { StorageSpec } from "../storage/driver.ts";
+import type { PodStorage, SandboxStorageInput } from "../storage/pod.ts";
+
+/** CreateSandbox's storage half (storages, dns, guest hooks), as plain data. */
+export type SandboxStorageRequest = Omit<SandboxStorageInput, "sandboxId" | "hotplugTimeoutMs">;
 
 export interface SandboxOptions {
   log: Logger;
@@ -16,6 +21,8 @@ export interface SandboxOptions {
   pipeSize: number;
   /** Only an agent that owns the VM (PID 1) changes the machine's hostname. */
   ownsMachine: boolean;
+  /** agent.hotplug_timeout, for storages that wait for a device. */
+  hotplugTimeoutMs?: number;
 }
 
 /** What CreateSandbox asks for, as plain data (services/sandbox.ts converts the request). */
@@ -25,7 +32,9 @@ export interface SandboxRequest {
   /** One pid namespace for every container (the Kata 1.x/2.x CreateSandbox flag). */
   sandboxPidns: boolean;
   /** Loaded with modprobe before the pod's namespaces are made; a failure fails CreateSandbox. */
-  kernelModules: KernelModule[];
+  kernelModules?: KernelModule[];
+  /** storages, dns, guest_hook_path (src/storage/pod.ts). */
+  storage?: SandboxStorageRequest;
 }
 
 /** What CreateContainer asks for, as plain data (services/containers.ts converts the request). */
@@ -34,7 +43,9 @@ export interface ContainerRequest {
   execId: string;
   spec: ISpec | undefined;
   /** Join the sandbox's pid namespace (the first container's), Kata's per-container flag. */
-  sandboxPidns: boolean;
+  sandboxPidns?: boolean;
+  /** The container's storages (mounted before it is created, released when it is removed). */
+  storages?: StorageSpec[];
 }
 
 export class Sandbox {
@@ -46,6 +57,7 @@ export class Sandbox {
   private creatingSandbox = false;
   private oomEvents: string[] = [];
   private oomWaiters: ((id: string) => void)[] = [];
+  private podStorage: PodStorage | undefined;
 
   constructor(private readonly opts: SandboxOptions) {}
 
@@ -55,26 +67,35 @@ export class Sandbox {
   private static readonly containerModule = () => import("../container/container.ts");
   private static readonly podModule = () => import("./pod-namespaces.ts");
   private static readonly modulesModule = () => import("./kernel-modules.ts");
+  private static readonly storageModule = () => import("../storage/pod.ts");
+
+  /** The storage table, bind watcher, bundles, DNS and guest hooks (loaded on first use). */
+  async storage(): Promise<PodStorage> {
+    this.podStorage ??= new (await Sandbox.storageModule()).PodStorage();
+    return this.podStorage;
+  }
 
   private async podNamespaces(): Promise<PodNamespaces> {
     const { PodNamespaces } = await Sandbox.podModule();
     return (this.pod ??= new PodNamespaces());
   }
 
-  /** CreateSandbox: the sandbox id, hostname, kernel modules, the pod's shared namespaces. */
+  /** CreateSandbox: the sandbox id, hostname, kernel modules, the pod's shared namespaces (Kata's
+   *  order), then storages, DNS and guest hooks. */
   async create(req: SandboxRequest): Promise<void> {
     if (this.id || this.creatingSandbox) throw exists(`sandbox ${this.id || "(being created)"} already exists`);
     if (req.id) validateId("sandbox", req.id);
     this.creatingSandbox = true;
     try {
       if (req.hostname && this.opts.ownsMachine) setHostname(req.hostname);
-      await this.loadKernelModules(req.kernelModules);
+      await this.loadKernelModules(req.kernelModules ?? []);
       (await this.podNamespaces()).setUp({ hostname: req.hostname, pidnsForAll: req.sandboxPidns });
     } finally {
       this.creatingSandbox = false;
     }
     this.id = req.id || "sandbox";
     this.hostname = req.hostname;
+    if (req.storage) await this.setupSandboxStorage(req.storage);
     this.opts.log.info("sandbox created", { sandbox: this.id, pidns: req.sandboxPidns });
   }
 
@@ -94,6 +115,7 @@ export class Sandbox {
       this.containers.delete(c.id);
     }
     this.pod?.release();
+    await this.podStorage?.destroy();
     this.opts.log.info("sandbox destroyed", { sandbox: this.id });
     this.id = "";
   }
@@ -124,11 +146,19 @@ export class Sandbox {
     this.containers.set(id, undefined as never);
     try {
       const { Container } = await Sandbox.containerModule();
-      const pod = await this.podNamespaces();
-      const made = await Container.create(id, req.execId, req.spec, this.env(pod, req.sandboxPidns, first));
-      pod.adopt(made.init.pid, first);
-      this.containers.set(id, made);
-      return made;
+      const pod = await this.storage();
+      const namespaces = await this.podNamespaces();
+      const prepared = req.spec ? await pod.prepareContainer(id, req.spec, req.storages ?? []) : { spec: req.spec, bundlePath: undefined };
+      try {
+        const env = this.env(namespaces, !!req.sandboxPidns, first);
+        const made = await Container.create(id, req.execId, prepared.spec, env, { bundlePath: prepared.bundlePath });
+        namespaces.adopt(made.init.pid, first);
+        this.containers.set(id, made);
+        return made;
+      } catch (e) {
+        await pod.releaseContainer(id);
+        throw e;
+      }
     } catch (e) {
       this.containers.delete(id);
       throw e;
@@ -149,6 +179,20 @@ export class Sandbox {
     const c = this.container(id);
     await c.remove(timeoutSec);
     this.containers.delete(id);
+    await this.podStorage?.releaseContainer(id);
+  }
+
+  /** CreateSandbox's storages, DNS and guest hooks; a failure leaves no sandbox behind. */
+  private async setupSandboxStorage(r: SandboxStorageRequest): Promise<void> {
+    if (r.storages.length === 0 && r.dns.length === 0 && !r.guestHookPath) return;
+    try {
+      await (await this.storage()).setupSandbox({ ...r, sandboxId: this.id, hotplugTimeoutMs: this.opts.hotplugTimeoutMs ?? 3000 });
+    } catch (e) {
+      this.pod?.release();
+      this.id = "";
+      this.hostname = "";
+      throw e;
+    }
   }
 
   private pushOom(id: string): void {

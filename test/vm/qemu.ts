@@ -24,10 +24,10 @@ export interface BootOptions {
   memory?: string;
   /** The whole -smp value (e.g. "1,maxcpus=2" for CPU hotplug); overrides cpus. */
   smp?: string;
-  /** More QEMU arguments (e.g. -qmp unix:PATH,server=on,wait=off). */
-  extraArgs?: string[];
   /** Where to save the whole console output (for a failing test's post-mortem). */
   consoleLog?: string;
+  /** More QEMU arguments (devices, `-M` properties, which QEMU merges with the machine's), appended last. */
+  extraArgs?: string[];
   /** Called for every console line as it arrives, with ms since QEMU was started. */
   onLine?: (line: string, ms: number) => void;
 }

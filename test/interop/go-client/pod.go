@@ -1,150 +1,221 @@
-// Pod scenarios: what the Kata Go runtime sends around a pod (CreateSandbox, the pause and app
-// containers with the namespaces constrainGRPCSpec leaves, OnlineCPUMem after each container,
-// GetMetrics from kata-monitor, SIGTERM at deletion, DestroySandbox), driven by containerd's
-// ttRPC client. Each scenario prints one JSON line.
+// pod-replay: the §2.2 pod driven through containerd's Go ttRPC client. The requests are the
+// exact messages the Bun test built (JSON with proto field names, read with gogo's jsonpb), so
+// both clients replay the same fields; this file only drives the calls, looks into the
+// containers with ExecProcess, and updates the ConfigMap on the host the way kubelet does.
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/containerd/ttrpc"
+	"github.com/gogo/protobuf/jsonpb"
+	"github.com/gogo/protobuf/proto"
 
 	pb "kataproto/grpc"
 )
 
-// runtimeShaped is cs.spec with the namespaces the runtime leaves: ipc, uts, mount.
-func (cs *containerScenarios) runtimeShaped(cid string, args []string) *pb.Spec {
-	s := cs.spec(cid, args, 0)
-	s.Hostname = "go-pod"
-	s.Linux.Namespaces = []*pb.LinuxNamespace{{Type: "ipc"}, {Type: "uts"}, {Type: "mount"}}
-	return s
+type podFile struct {
+	Sandbox   json.RawMessage `json:"sandbox"`
+	Pause     json.RawMessage `json:"pause"`
+	App       json.RawMessage `json:"app"`
+	ConfigMap string          `json:"configMap"`
+	Ephemeral string          `json:"ephemeral"`
 }
 
-// execOut runs a shell command in a container and returns its stdout.
-func (cs *containerScenarios) execOut(agent pb.AgentServiceService, cid, execID, script string) (string, error) {
-	proc := cs.spec(cid, []string{"sh", "-c", script}, 0).Process
+func decodeInto(raw json.RawMessage, m proto.Message) error {
+	return jsonpb.Unmarshal(bytes.NewReader(raw), m)
+}
+
+var podExecSeq = 0
+
+// podExec runs sh -c script in the container and returns its stdout.
+func podExec(agent pb.AgentServiceService, cid, script string) (string, error) {
+	podExecSeq++
+	id := "go-exec-" + string(rune('a'+podExecSeq%26)) + strings.Repeat("x", podExecSeq/26)
+	return podExecArgs(agent, cid, id, []string{"sh", "-c", script})
+}
+
+func podExecArgs(agent pb.AgentServiceService, cid, id string, args []string) (string, error) {
 	ctx, cancel := call(10 * time.Second)
-	_, err := agent.ExecProcess(ctx, &pb.ExecProcessRequest{ContainerId: cid, ExecId: execID, Process: proc})
+	_, err := agent.ExecProcess(ctx, &pb.ExecProcessRequest{ContainerId: cid, ExecId: id, Process: &pb.Process{
+		Args: args, Env: []string{"PATH=/usr/bin:/bin"}, Cwd: "/", User: &pb.User{},
+	}})
 	cancel()
 	if err != nil {
 		return "", err
 	}
-	out, err := readAll(agent, cid, execID, false)
+	out, err := readAll(agent, cid, id, false)
 	if err != nil {
 		return "", err
 	}
-	_, err = wait(agent, cid, execID)
+	_, err = wait(agent, cid, id)
 	return string(out), err
 }
 
-// pod: CreateSandbox, pause + app (sandbox_pidns), OnlineCPUMem as the runtime sends it after each
-// container, namespaces compared from inside, SIGTERM to the app's init, metrics, DestroySandbox.
-func (cs *containerScenarios) pod(agent pb.AgentServiceService) {
-	out := result{"scenario": "pod"}
+// updateConfigMap is kubelet's atomic writer: a new ..<ts> dir, ..data swapped by rename, the old dir removed.
+func updateConfigMap(dir, value string) error {
+	old, _ := os.Readlink(filepath.Join(dir, "..data"))
+	ts := "..2026_12_06_go_" + time.Now().Format("150405.000000000")
+	if err := os.MkdirAll(filepath.Join(dir, ts), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, ts, "greeting"), []byte(value), 0o644); err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, "..data_tmp")
+	if err := os.Symlink(ts, tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
+		return err
+	}
+	if old != "" {
+		return os.RemoveAll(filepath.Join(dir, old))
+	}
+	return nil
+}
+
+func podReplay(agent pb.AgentServiceService, file string) {
+	out := result{"scenario": "pod-replay"}
 	defer emit(out)
-	ctx, cancel := call(10 * time.Second)
-	_, err := agent.CreateSandbox(ctx, &pb.CreateSandboxRequest{Hostname: "go-pod", SandboxId: "go-pod", SandboxPidns: false})
+	var f podFile
+	b, err := os.ReadFile(file)
+	if err == nil {
+		err = json.Unmarshal(b, &f)
+	}
+	sandbox, pause, app := &pb.CreateSandboxRequest{}, &pb.CreateContainerRequest{}, &pb.CreateContainerRequest{}
+	if err == nil {
+		err = decodeInto(f.Sandbox, sandbox)
+	}
+	if err == nil {
+		err = decodeInto(f.Pause, pause)
+	}
+	if err == nil {
+		err = decodeInto(f.App, app)
+	}
+	if failed(out, "decode "+file, err) {
+		return
+	}
+	sid, cid := pause.ContainerId, app.ContainerId
+	ctx, cancel := call(30 * time.Second)
+	_, err = agent.CreateSandbox(ctx, sandbox)
 	cancel()
 	if failed(out, "CreateSandbox", err) {
 		return
 	}
-	for _, c := range []struct {
-		cid    string
-		args   []string
-		shared bool
-	}{{"go-pause", []string{"sleep", "1000"}, false}, {"go-app", []string{"sleep", "999"}, true}} {
-		ctx, cancel := call(30 * time.Second)
-		_, err := agent.CreateContainer(ctx, &pb.CreateContainerRequest{ContainerId: c.cid, ExecId: c.cid, OCI: cs.runtimeShaped(c.cid, c.args), SandboxPidns: c.shared})
-		cancel()
-		if failed(out, "CreateContainer "+c.cid, err) {
-			return
-		}
-		// updateResources → updateMemory: always sent after a container is created.
-		ctx, cancel = call(10 * time.Second)
-		_, err = agent.OnlineCPUMem(ctx, &pb.OnlineCPUMemRequest{Wait: false, NbCpus: 0, CpuOnly: false})
-		cancel()
-		if failed(out, "OnlineCPUMem after "+c.cid, err) {
-			return
-		}
-		if failed(out, "StartContainer "+c.cid, start(agent, c.cid)) {
-			return
-		}
-	}
-	nsScript := "for f in ipc uts pid; do readlink /proc/self/ns/$f; done; hostname"
-	pause, err := cs.execOut(agent, "go-pause", "ns-pause", nsScript)
-	if failed(out, "ExecProcess go-pause", err) {
+	ctx, cancel = call(10 * time.Second)
+	details, err := agent.GetGuestDetails(ctx, &pb.GuestDetailsRequest{MemBlockSize: true, MemHotplugProbe: true})
+	cancel()
+	if failed(out, "GetGuestDetails", err) {
 		return
 	}
-	app, err := cs.execOut(agent, "go-app", "ns-app", nsScript+"; ps -o args | grep -c '^sleep 1000$'")
-	if failed(out, "ExecProcess go-app", err) {
+	out["storage_handlers"] = details.AgentDetails.StorageHandlers
+	for _, c := range []*pb.CreateContainerRequest{pause, app} {
+		ctx, cancel = call(30 * time.Second)
+		_, err = agent.CreateContainer(ctx, c)
+		cancel()
+		if failed(out, "CreateContainer "+c.ContainerId, err) || failed(out, "StartContainer "+c.ContainerId, start(agent, c.ContainerId)) {
+			return
+		}
+		if c == pause {
+			ctx, cancel = call(10 * time.Second)
+			_, err = agent.UpdateEphemeralMounts(ctx, &pb.UpdateEphemeralMountsRequest{})
+			cancel()
+			if failed(out, "UpdateEphemeralMounts", err) {
+				return
+			}
+		}
+	}
+	seen, err := podExec(agent, cid, "hostname; cat /etc/resolv.conf; cat /etc/config/greeting; echo; stat -f -c %T /cache; echo from-go > /dev/shm/go-file")
+	if failed(out, "exec app", err) {
 		return
 	}
-	out["pause_ns"], out["app_ns"] = strings.Fields(pause), strings.Fields(app)
-	// Deletion: SIGTERM to an init without a handler must end it at once.
+	out["app_sees"] = seen
+	shm, err := podExec(agent, sid, "cat /dev/shm/go-file")
+	if failed(out, "exec pause", err) {
+		return
+	}
+	out["pause_shm"] = strings.TrimSpace(shm)
+
+	// inotify inside the container sees the ConfigMap change
+	type res struct {
+		s   string
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		s, e := podExecArgs(agent, cid, "go-inotify", []string{"inotifywait", "-q", "-t", "10", "-e", "create,modify,moved_to,delete", "/etc/config"})
+		ch <- res{s, e}
+	}()
+	time.Sleep(500 * time.Millisecond)
 	t0 := time.Now()
+	if failed(out, "update ConfigMap", updateConfigMap(f.ConfigMap, "hello from go")) {
+		return
+	}
+	r := <-ch
+	out["inotify_ms"] = time.Since(t0).Milliseconds()
+	if failed(out, "inotifywait", r.err) {
+		return
+	}
+	out["inotify"] = r.s
+	for time.Since(t0) < 5*time.Second {
+		v, err := podExec(agent, cid, "cat /etc/config/greeting")
+		if failed(out, "exec cat", err) {
+			return
+		}
+		if v == "hello from go" {
+			out["configmap_ms"] = time.Since(t0).Milliseconds()
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
 	ctx, cancel = call(10 * time.Second)
-	_, err = agent.SignalProcess(ctx, &pb.SignalProcessRequest{ContainerId: "go-app", ExecId: "go-app", Signal: 15})
+	vs, err := agent.GetVolumeStats(ctx, &pb.VolumeStatsRequest{VolumeGuestPath: f.Ephemeral})
 	cancel()
-	if failed(out, "SignalProcess SIGTERM", err) {
+	if failed(out, "GetVolumeStats", err) {
 		return
 	}
-	status, err := wait(agent, "go-app", "go-app")
-	if failed(out, "WaitProcess go-app", err) {
-		return
+	units := []string{}
+	for _, u := range vs.Usage {
+		units = append(units, u.Unit.String())
 	}
-	out["term_exit"], out["term_ms"] = status, time.Since(t0).Milliseconds()
+	out["volume_units"] = units
+	out["volume_condition"] = vs.VolumeCondition.Message
+
+	// the shim's delete path: SIGKILL all, wait, remove, stale share mounts
 	ctx, cancel = call(10 * time.Second)
-	m, err := agent.GetMetrics(ctx, &pb.GetMetricsRequest{})
+	_, err = agent.SignalProcess(ctx, &pb.SignalProcessRequest{ContainerId: cid, ExecId: "", Signal: 9})
 	cancel()
-	if failed(out, "GetMetrics", err) {
+	if failed(out, "SignalProcess", err) {
 		return
 	}
-	out["metrics"] = m.Metrics
-	for _, cid := range []string{"go-app", "go-pause"} {
-		if failed(out, "RemoveContainer "+cid, remove(agent, cid)) {
+	if _, err = wait(agent, cid, cid); failed(out, "WaitProcess", err) {
+		return
+	}
+	for _, id := range []string{cid, sid} {
+		ctx, cancel = call(30 * time.Second)
+		_, err = agent.RemoveContainer(ctx, &pb.RemoveContainerRequest{ContainerId: id})
+		cancel()
+		if failed(out, "RemoveContainer "+id, err) {
+			return
+		}
+		ctx, cancel = call(10 * time.Second)
+		_, err = agent.RemoveStaleVirtiofsShareMounts(ctx, &pb.RemoveStaleVirtiofsShareMountsRequest{})
+		cancel()
+		if failed(out, "RemoveStaleVirtiofsShareMounts", err) {
 			return
 		}
 	}
-	ctx, cancel = call(10 * time.Second)
+	ctx, cancel = call(30 * time.Second)
 	_, err = agent.DestroySandbox(ctx, &pb.DestroySandboxRequest{})
 	cancel()
 	if failed(out, "DestroySandbox", err) {
 		return
 	}
 	out["code"] = "OK"
-}
-
-// guest-rpcs: the small RPCs' answers as Kata gives them.
-func guestRPCs(agent pb.AgentServiceService) {
-	out := result{"scenario": "guest-rpcs"}
-	defer emit(out)
-	ctx, cancel := call(10 * time.Second)
-	defer cancel()
-	_, err := agent.MemAgentMemcgSet(ctx, &pb.MemAgentMemcgConfig{})
-	out["memcg_code"], out["memcg_message"] = codeOf(err), msgOf(err)
-	_, err = agent.MemAgentCompactSet(ctx, &pb.MemAgentCompactConfig{})
-	out["compact_code"] = codeOf(err)
-	_, err = agent.ReseedRandomDev(ctx, &pb.ReseedRandomDevRequest{})
-	out["reseed_empty_code"] = codeOf(err)
-	_, err = agent.ReseedRandomDev(ctx, &pb.ReseedRandomDevRequest{Data: []byte("0123456789abcdef0123456789abcdef")})
-	out["reseed_code"] = codeOf(err)
-	_, err = agent.AddSwapPath(ctx, &pb.AddSwapPathRequest{Path: "relative"})
-	out["swap_relative_code"] = codeOf(err)
-	_, err = agent.OnlineCPUMem(ctx, &pb.OnlineCPUMemRequest{Wait: true, NbCpus: 1, CpuOnly: true})
-	out["online_one_cpu_code"] = codeOf(err)
-	out["code"] = "OK"
-}
-
-// podScenario runs the scenarios of this file; false = not one of them.
-func podScenario(sc string, c *ttrpc.Client, cs *containerScenarios) bool {
-	switch sc {
-	case "pod":
-		cs.pod(pb.NewAgentServiceClient(c))
-	case "guest-rpcs":
-		guestRPCs(pb.NewAgentServiceClient(c))
-	default:
-		return false
-	}
-	return true
 }
