@@ -34,6 +34,12 @@ function containerPath() {
 }
 
 const Id32 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffff_ffff));
+/** A uid/gid to run as: 4294967295 is (uid_t)-1, which setresuid/setresgid read as "leave
+ *  unchanged", so the workload would keep the agent's root identity. */
+const RunId = v.pipe(
+  v.number(), v.integer(), v.minValue(0),
+  v.maxValue(0xffff_fffe, (i) => `${q(i.input)} is not a usable id (4294967295 means "unchanged" to the kernel)`),
+);
 const Int = v.custom<Int64>(isInt64Like, (i) => `${q(i.input)} is not an integer`);
 const StrList = v.nullish(v.array(v.string()));
 
@@ -54,9 +60,9 @@ const ProcessSchema = v.object({
   Terminal: v.nullish(v.boolean()),
   User: v.nullish(
     v.object({
-      UID: v.nullish(Id32),
-      GID: v.nullish(Id32),
-      AdditionalGids: v.nullish(v.array(Id32)),
+      UID: v.nullish(RunId),
+      GID: v.nullish(RunId),
+      AdditionalGids: v.nullish(v.array(RunId)),
       Username: v.nullish(v.string()),
     }),
   ),
