@@ -20,6 +20,7 @@ import type { Int64, IProcess, ISpec } from "./oci-types.ts";
 import { PROPAGATION_OPTIONS } from "./mount-options.ts";
 import { rlimitNumber } from "./rlimits.ts";
 import { SpecError, fieldOf, q } from "./spec-error.ts";
+import { checkProcessLimits, checkSpecLimits } from "./spec-limits.ts";
 
 const hasDotDot = (p: string) => p.split("/").includes("..");
 
@@ -239,6 +240,7 @@ function crossChecks(spec: ISpec): void {
 /** Validates the Spec of CreateContainer; throws SpecError naming the first bad field. */
 export function validateSpec(spec: ISpec | null | undefined): void {
   if (spec === null || spec === undefined) throw new SpecError("Spec", "is required");
+  if (typeof spec === "object") checkSpecLimits(spec);
   parseOrThrow(SpecSchema, spec, "Spec");
   crossChecks(spec);
 }
@@ -246,5 +248,6 @@ export function validateSpec(spec: ISpec | null | undefined): void {
 /** Validates a Process on its own (ExecProcess); `base` prefixes field names. */
 export function validateProcess(process: IProcess | null | undefined, base = "Process"): void {
   if (process === null || process === undefined) throw new SpecError(base, "is required");
+  if (typeof process === "object") checkProcessLimits(process, base);
   parseOrThrow(ProcessSchema, process, base);
 }
