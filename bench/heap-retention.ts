@@ -6,7 +6,7 @@ import { heapStats } from "bun:jsc";
 import { Sandbox } from "../src/sandbox/sandbox.ts";
 import { log, Level } from "../src/log/logger.ts";
 import { installReaper } from "../src/sys/reaper.ts";
-import { minimalSpec } from "../src/container/oci-json.ts";
+import { minimalSpec } from "../src/ctl/oci-json.ts";
 import { makeBusyboxRootfs } from "../test/fixtures/busybox.ts";
 const rootfs = await makeBusyboxRootfs(`${import.meta.dir}/../test/.work/heap-rootfs`);
 log.setLevel(Level.Error);

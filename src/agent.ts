@@ -44,7 +44,7 @@ export async function agentMain(argv: string[]): Promise<void> {
 
   let stopGuest: (() => Promise<void>) | undefined;
   if (initMode) {
-    const { guestInit } = await import("./init/guest.ts");
+    const { guestInit } = await import("./init/pid1.ts");
     stopGuest = await guestInit(config, log, early!);
   }
   installReaper(log.child({ subsystem: "signals" }));

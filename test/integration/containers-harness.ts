@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdir
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AgentService, type AgentRequest, type AgentResponse, type AgentServiceTypes, grpc } from "../../src/gen/index.ts";
-import { minimalSpec, type MinimalSpecOptions } from "../../src/container/oci-json.ts";
+import { minimalSpec, type MinimalSpecOptions } from "../../src/ctl/oci-json.ts";
 import type { ISpec } from "../../src/container/oci-types.ts";
 import { TtrpcClient } from "../../src/ttrpc/client.ts";
 import { Code, RpcError } from "../../src/ttrpc/status.ts";

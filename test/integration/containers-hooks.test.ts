@@ -70,7 +70,7 @@ describe.skipIf(!isRoot)("OCI hooks", () => {
 
   test("a failing prestart hook fails CreateContainer, names the hook, and leaves nothing behind", async () => {
     const log = join(h.dir, "fail.log");
-    const failing = script("failing-hook", "cat > /dev/null; exit 3");
+    const failing = script("failing-hook", "cat > /dev/null; echo 'no license to hook' >&2; exit 3");
     const spec = h.spec(["true"], { cid: "badhook" });
     spec.Hooks = { Prestart: [hook("prestart", log), { Path: failing, Args: [failing] }], CreateRuntime: [hook("createRuntime", log)] };
     cids.add("badhook");
@@ -78,7 +78,7 @@ describe.skipIf(!isRoot)("OCI hooks", () => {
     expect(f.code).toBe(Code.INTERNAL);
     expect(f.message).toContain("prestart hook #1");
     expect(f.message).toContain(failing);
-    expect(f.message).toContain("exit status 3");
+    expect(f.message).toContain("exit status 3: no license to hook"); // its stderr, for the operator
     expect(logLines(log)).toEqual(["prestart badhook creating prestart"]); // the rest did not run
     expect(cgroupDirs(`${h.cgroupPrefix}/badhook`)).toEqual([]);
     // The id is free again.

@@ -74,7 +74,7 @@ describe("bad values: problem names file, key and value; default kept", () => {
     ["log_vport = 4294967296", "config.toml: log_vport: 4294967296 is too large"],
     ["container_pipe_size = -1", "config.toml: container_pipe_size: -1 must not be negative"],
     ["container_pipe_size = 0.5", "config.toml: container_pipe_size: 0.5 is not a whole number of bytes"],
-    ['server_addr = "somewhere"', 'config.toml: server_addr: "somewhere" is not a server address: no scheme'],
+    ['server_addr = "somewhere"', 'config.toml: server_addr: "somewhere" is not a server address: expected scheme://'],
     ["server_addr = 1024", "config.toml: server_addr: 1024 is not a string"],
     ["log_level = 1979-05-27T07:32:00Z", "config.toml: log_level: 1979-05-27T07:32:00Z is not a string"],
   ];

@@ -15,7 +15,7 @@ import { extractVmlinux, findHostKernel, locatePayload, repoRoot, resolveModuleO
 import { buildInitramfs, CONTAINER_BUNDLE, isStaticElf, type Initramfs } from "./initramfs.ts";
 import { bootVm, describeBoot, parseMarker, type BootResult, type Machine } from "./qemu.ts";
 import { compileStandin } from "./standin/build.ts";
-import { loadBundleSpec } from "../../src/container/oci-json.ts";
+import { loadBundleSpec } from "../../src/ctl/oci-json.ts";
 
 const kernel = findHostKernel();
 const tools = ["qemu-system-x86_64", "cpio", "gzip", "xz", process.env.CC ?? "cc"];
