@@ -2,7 +2,7 @@
 // destination, linear planning) and counts beyond the caps are refused before any work.
 import { describe, expect, test } from "bun:test";
 import { kindOf } from "../../src/errors.ts";
-import { minimalSpec } from "../../src/container/oci-json.ts";
+import { minimalSpec } from "../../src/ctl/oci-json.ts";
 import type { ISpec } from "../../src/container/oci-types.ts";
 import { RootView } from "../../src/container/rootfs-view.ts";
 import { MAX_ARG_STRLEN, SPEC_LIMITS } from "../../src/container/spec-limits.ts";
