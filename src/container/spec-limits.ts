@@ -38,12 +38,34 @@ function strings(field: string, list: readonly unknown[] | null | undefined): vo
 
 export function checkProcessLimits(p: IProcess | null | undefined, base: string): void {
   if (!p) return;
+  noNul(p, base);
   count(`${base}.Args`, p.Args, SPEC_LIMITS.args);
   count(`${base}.Env`, p.Env, SPEC_LIMITS.env);
   count(`${base}.User.AdditionalGids`, p.User?.AdditionalGids, SPEC_LIMITS.additionalGids);
   count(`${base}.Rlimits`, p.Rlimits, SPEC_LIMITS.rlimits);
   strings(`${base}.Args`, p.Args);
   strings(`${base}.Env`, p.Env);
+}
+
+/** Linux's HOST_NAME_MAX: sethostname refuses longer names. */
+export const HOST_NAME_MAX = 64;
+
+/** No string anywhere in the spec may hold a NUL byte: every one ends up a C string (a path,
+ *  a mount type or option, a hostname, a sysctl, a cgroup path), where it would be cut short. */
+function noNul(value: unknown, field: string, depth = 0): void {
+  if (typeof value === "string") {
+    if (value.includes("\0")) throw new SpecError(field, "contains a NUL byte");
+    return;
+  }
+  if (value === null || typeof value !== "object" || depth > 16 || value instanceof Uint8Array) return;
+  if (Array.isArray(value)) {
+    value.forEach((x, i) => noNul(x, `${field}[${i}]`, depth + 1));
+    return;
+  }
+  for (const [k, x] of Object.entries(value)) {
+    if (k.includes("\0")) throw new SpecError(`${field}[${JSON.stringify(k)}]`, "has a NUL byte in its key");
+    noNul(x, /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `${field}.${k}` : `${field}[${JSON.stringify(k)}]`, depth + 1);
+  }
 }
 
 export function checkSpecLimits(spec: ISpec): void {
@@ -56,4 +78,8 @@ export function checkSpecLimits(spec: ISpec): void {
     count("Spec.Linux.Sysctl", Object.keys(linux.Sysctl ?? {}), SPEC_LIMITS.sysctls);
   }
   checkProcessLimits(spec.Process, "Spec.Process");
+  noNul(spec, "Spec");
+  if (typeof spec.Hostname === "string" && Buffer.byteLength(spec.Hostname) > HOST_NAME_MAX) {
+    throw new SpecError("Spec.Hostname", `is ${Buffer.byteLength(spec.Hostname)} bytes; a hostname has at most ${HOST_NAME_MAX}`);
+  }
 }
