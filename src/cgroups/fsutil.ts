@@ -11,7 +11,7 @@ const O_CLOEXEC = 0o2000000;
 
 /** A cgroupfs operation that failed; `code` is the errno name ("EINVAL", "EBUSY", ...). */
 export class CgroupError extends Error {
-  constructor(message: string, readonly code?: string, readonly kind: "internal" | "invalid" = "internal") {
+  constructor(message: string, readonly code?: string, readonly kind: "internal" | "invalid" | "exists" = "internal") {
     super(message);
     this.name = "CgroupError";
   }
@@ -125,6 +125,19 @@ export interface Level {
   dir: string;
   parent: string;
   created: boolean;
+}
+
+/**
+ * A container's cgroup is always one the agent makes: an existing directory belongs to someone
+ * else (another container, a system service, the agent itself), and adopting it would rewrite its
+ * device rules and limits, and freeze and kill its processes on removal.
+ */
+export function refuseExisting(leaves: readonly string[], rel: string): void {
+  for (const dir of leaves) {
+    if (existsSync(dir)) {
+      throw new CgroupError(`cgroupsPath ${JSON.stringify(rel)}: cgroup ${dir} already exists; the agent only uses cgroups it creates`, "EEXIST", "exists");
+    }
+  }
 }
 
 /**

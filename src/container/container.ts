@@ -6,7 +6,7 @@ import type { Logger } from "../log/logger.ts";
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { newManager } from "../cgroups/manager.ts";
 import { abortInit, createInit, spawn, startInit, type Created } from "../sys/launcher.ts";
-import { killQuietly, sendSignal } from "../sys/proc.ts";
+import { killQuietly, mayKillForContainer, sendSignal } from "../sys/proc.ts";
 import { SIGKILL } from "../sys/consts.ts";
 import { closeFd } from "../sys/pipe.ts";
 import { ContainerProcess } from "../process/process.ts";
@@ -208,7 +208,7 @@ export class Container {
       return;
     }
     await this.cgroup.freeze().catch(() => {});
-    for (const pid of this.cgroup.pids()) killQuietly(pid, SIGKILL);
+    for (const pid of this.cgroup.pids()) if (mayKillForContainer(pid)) killQuietly(pid, SIGKILL);
     killQuietly(this.init.pid, SIGKILL);
     await this.cgroup.thaw().catch(() => {});
   }
