@@ -131,7 +131,14 @@ export class Container {
     if (this.status !== "created" || !this.created) throw precondition(`container ${this.id} is ${this.status}, not created`);
     const created = this.created;
     this.created = undefined;
-    await runHooks("startContainer", this.hooks.startContainer, this.state());
+    try {
+      await runHooks("startContainer", this.hooks.startContainer, this.state());
+    } catch (e) {
+      // The init will never start: kill it and close the gate's start and status pipes, which
+      // nothing else would close (they leaked, one pair per failed start, before).
+      abortInit(created);
+      throw e;
+    }
     await startInit(created);
     // The workload may already have exited (and been reaped) by now.
     this.status = this.init.running ? "running" : "stopped";
