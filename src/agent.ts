@@ -1,7 +1,7 @@
 // The agent's start-up, in Kata's order (see src/init/ for the PID 1 parts): early mounts when
 // PID 1, then the configuration, logging, cgroups, reaping, the ttRPC server, and shutdown.
 import { loadConfig } from "./config/index.ts";
-import { Level, log } from "./log/logger.ts";
+import { Level, levelName, log } from "./log/logger.ts";
 import { versionLine } from "./version.ts";
 import { TtrpcServer } from "./ttrpc/server.ts";
 import { Code, RpcError } from "./ttrpc/status.ts";
@@ -81,7 +81,10 @@ export async function agentMain(argv: string[]): Promise<void> {
     if (stopGuest) await stopGuest();
     else process.exit(0);
   };
-  registerServices(server, { sandbox, log: rpcLog, ownsMachine: initMode, onDestroySandbox: () => void shutdown("DestroySandbox") });
+  registerServices(server, {
+    sandbox, log: rpcLog, ownsMachine: initMode, hotplugTimeoutMs: config.hotplugTimeoutMs,
+    onDestroySandbox: () => void shutdown("DestroySandbox"),
+  });
   await server.listen(config.serverAddr);
   log.info("agent ready", { server_addr: config.serverAddr });
   if (!initMode) {
@@ -101,7 +104,7 @@ export async function agentMain(argv: string[]): Promise<void> {
 
 function summary(c: AgentConfig): Record<string, unknown> {
   return {
-    server_addr: c.serverAddr, log_level: c.logLevel, dev_mode: c.devMode, debug_console: c.debugConsole,
+    server_addr: c.serverAddr, log_level: levelName(c.logLevel), dev_mode: c.devMode, debug_console: c.debugConsole,
     debug_console_vport: c.debugConsoleVport, log_vport: c.logVport, container_pipe_size: c.containerPipeSize,
     unified_cgroup_hierarchy: c.unifiedCgroupHierarchy, hotplug_timeout_ms: c.hotplugTimeoutMs, source: c.source,
   };

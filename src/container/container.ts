@@ -1,7 +1,7 @@
 // One container: its init process (blocked in the launcher's gate until StartContainer), the
 // processes exec'd into it, its cgroup, and its OCI hooks. This is what Kata's rustjail
 // LinuxContainer does; the RPC layer calls these methods and maps their errors to statuses.
-import type { grpc } from "../gen/index.ts";
+import type { IProcess, ISpec } from "./oci-types.ts";
 import type { Logger } from "../log/logger.ts";
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { newManager } from "../cgroups/manager.ts";
@@ -47,7 +47,7 @@ export class Container {
 
   private constructor(
     readonly id: string,
-    readonly spec: grpc.ISpec,
+    readonly spec: ISpec,
     readonly init: ContainerProcess,
     readonly cgroup: CgroupManager,
     private readonly env: ContainerEnv,
@@ -63,7 +63,7 @@ export class Container {
   }
 
   /** CreateContainer: everything set up, the init blocked before its execve. */
-  static async create(id: string, execId: string, spec: grpc.ISpec | null | undefined, env: ContainerEnv): Promise<Container> {
+  static async create(id: string, execId: string, spec: ISpec | null | undefined, env: ContainerEnv): Promise<Container> {
     validateId("container", id);
     if (execId !== "" && execId !== id) validateId("exec", execId);
     if (!spec) throw invalid("CreateContainer: OCI spec is missing");
@@ -151,7 +151,7 @@ export class Container {
   }
 
   /** ExecProcess: a new process in the container's namespaces and cgroup. */
-  exec(execId: string, process: grpc.IProcess | null | undefined): ContainerProcess {
+  exec(execId: string, process: IProcess | null | undefined): ContainerProcess {
     validateId("exec", execId);
     if (!process) throw invalid("ExecProcess: process is missing");
     if (this.status !== "running" && this.status !== "paused") throw precondition(`container ${this.id} is ${this.status}, not running`);

@@ -1,6 +1,6 @@
 // The sandbox: the pod the agent serves. It owns the containers, the optional shared pid
 // namespace (sandbox_pidns), and the queue of OOM events that GetOOMEvent long-polls.
-import type { grpc } from "../gen/index.ts";
+import type { ISpec } from "../container/oci-types.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Container, ContainerEnv } from "../container/container.ts";
 import { validateId } from "../container/id.ts";
@@ -15,6 +15,21 @@ export interface SandboxOptions {
   pipeSize: number;
   /** Only an agent that owns the VM (PID 1) changes the machine's hostname. */
   ownsMachine: boolean;
+}
+
+/** What CreateSandbox asks for, as plain data (services/sandbox.ts converts the request). */
+export interface SandboxRequest {
+  id: string;
+  hostname: string;
+  /** One pid namespace for every container (the Kata 1.x/2.x CreateSandbox flag). */
+  sandboxPidns: boolean;
+}
+
+/** What CreateContainer asks for, as plain data (services/containers.ts converts the request). */
+export interface ContainerRequest {
+  id: string;
+  execId: string;
+  spec: ISpec | undefined;
 }
 
 export class Sandbox {
@@ -34,16 +49,16 @@ export class Sandbox {
   private static readonly launcherModule = () => import("../sys/launcher.ts");
 
   /** CreateSandbox: the sandbox id, hostname and (optionally) a pid namespace for all containers. */
-  async create(req: grpc.ICreateSandboxRequest): Promise<void> {
+  async create(req: SandboxRequest): Promise<void> {
     // Loaded before the checks, so that nothing awaits between checking and taking the sandbox.
-    const launcher = req.sandbox_pidns ? await Sandbox.launcherModule() : undefined;
+    const launcher = req.sandboxPidns ? await Sandbox.launcherModule() : undefined;
     if (this.id) throw exists(`sandbox ${this.id} already exists`);
-    if (req.sandbox_id) validateId("sandbox", req.sandbox_id);
+    if (req.id) validateId("sandbox", req.id);
     if (req.hostname && this.opts.ownsMachine) setHostname(req.hostname);
     if (launcher) this.pidnsHolder = launcher.createInit(pidnsHolderPlan());
-    this.id = req.sandbox_id || "sandbox";
-    this.hostname = req.hostname ?? "";
-    this.opts.log.info("sandbox created", { sandbox: this.id, pidns: !!req.sandbox_pidns });
+    this.id = req.id || "sandbox";
+    this.hostname = req.hostname;
+    this.opts.log.info("sandbox created", { sandbox: this.id, pidns: req.sandboxPidns });
   }
 
   /** DestroySandbox: every container removed, the pid namespace released. */
@@ -77,14 +92,14 @@ export class Sandbox {
     };
   }
 
-  async createContainer(req: grpc.ICreateContainerRequest): Promise<Container> {
-    const id = req.container_id ?? "";
+  async createContainer(req: ContainerRequest): Promise<Container> {
+    const id = req.id;
     if (this.containers.has(id)) throw exists(`container ${id} already exists`);
     // Reserve the id while the (asynchronous) create runs, so a concurrent duplicate fails.
     this.containers.set(id, undefined as never);
     try {
       const { Container } = await Sandbox.containerModule();
-      const made = await Container.create(id, req.exec_id ?? "", req.OCI, this.env());
+      const made = await Container.create(id, req.execId, req.spec, this.env());
       this.containers.set(id, made);
       return made;
     } catch (e) {

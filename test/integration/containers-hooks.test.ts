@@ -7,6 +7,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { grpc } from "../../src/gen/index.ts";
 import { cgroupDirs, Code, failure, isRoot, rpc, useHarness, type Harness } from "./containers-harness.ts";
+import { missing } from "../helpers/require.ts";
 
 let h: Harness;
 let recorder: string;
@@ -27,7 +28,7 @@ function logLines(log: string): string[] {
   return existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").filter(Boolean) : [];
 }
 
-describe.skipIf(!isRoot)("OCI hooks", () => {
+describe.skipIf(missing({ root: isRoot }))("OCI hooks", () => {
   useHarness(cids, (x) => {
     h = x;
     // Appends "<kind> <id> <status> <env>" from the state JSON on stdin.
