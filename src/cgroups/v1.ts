@@ -252,6 +252,12 @@ export class V1Manager implements CgroupManager {
     return this.setFreezer("THAWED");
   }
 
+  isFrozen(): boolean {
+    const dir = this.dirs.get("freezer");
+    const state = dir ? readOptional(dir, "freezer.state") : undefined;
+    return state !== undefined && state !== "THAWED";
+  }
+
   oomKilled(): number {
     const dir = this.dirs.get("memory");
     return dir ? parseFlatKeyed(readOptional(dir, "memory.oom_control"))["oom_kill"] ?? 0 : 0;

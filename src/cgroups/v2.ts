@@ -195,6 +195,11 @@ export class V2Manager implements CgroupManager {
     return this.setFrozen(false);
   }
 
+  isFrozen(): boolean {
+    // Requested (cgroup.freeze) or still in effect (cgroup.events "frozen 1").
+    return readOptional(this.dir, "cgroup.freeze") === "1" || parseFlatKeyed(readOptional(this.dir, "cgroup.events"))["frozen"] === 1;
+  }
+
   oomKilled(): number {
     return parseFlatKeyed(readOptional(this.dir, "memory.events"))["oom_kill"] ?? 0;
   }

@@ -52,3 +52,13 @@ function parentPid(pid: number): number {
     return 0;
   }
 }
+
+/** True while `pid` exists and is not a zombie (its namespaces and root are still reachable). */
+export function isLiveProcess(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
