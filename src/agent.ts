@@ -92,8 +92,17 @@ export async function agentMain(argv: string[]): Promise<void> {
   await server.listen(config.serverAddr);
   log.info("agent ready", { server_addr: config.serverAddr });
   if (!initMode) {
-    process.on("SIGTERM", () => void shutdown("SIGTERM"));
-    process.on("SIGINT", () => void shutdown("SIGINT"));
+    // A standalone agent asked to stop leaves nothing behind: containers are removed (processes
+    // killed, cgroups and mounts gone) exactly as DestroySandbox does, then it exits.
+    let stopping = false;
+    const onSignal = (signal: string) => async () => {
+      if (stopping) return;
+      stopping = true;
+      log.info("stopping on signal: destroying the sandbox", { signal });
+      await sandbox.destroy().catch((error) => log.error("destroying the sandbox on a signal failed", { signal, error }));
+      await shutdown(signal);
+    };
+    for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => void onSignal(signal)());
   }
 }
 
