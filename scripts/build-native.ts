@@ -1,6 +1,7 @@
 // Builds the native parts with the system C compiler into build/native/:
 //   liblaunch.so  the container launcher (src/sys/native/launch.c), dlopen'ed by src/sys/launcher.ts
 //   kata-gate     the static start gate (src/sys/native/gate.c), exec'd from a sealed memfd
+//   libuevent.so  the uevent reader thread (src/sys/native/uevent.c), dlopen'ed by src/sys/uevent-socket.ts
 // Both get embedded in the compiled agent. `ensureNative()` rebuilds only what is older than its
 // source (the test preload and build.ts call it); `bun scripts/build-native.ts` forces a rebuild.
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
@@ -37,6 +38,17 @@ const targets: Target[] = [
       "-fno-asynchronous-unwind-tables", "-fno-unwind-tables", "-fno-pie", "-no-pie", "-Wl,--build-id=none",
       "-Wl,-z,norelro", "-Wl,-z,noexecstack", "-Wl,-n", "-s"],
     allowedUndefined: [],
+  },
+  {
+    out: "libuevent.so",
+    src: "uevent.c",
+    // An ordinary libc-linked library (it runs in its own thread of the agent, never in a vfork child).
+    args: ["-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-Wl,--build-id=none", "-Wl,-z,noexecstack",
+      "-Wl,-z,now"],
+    allowedUndefined: ["socket", "setsockopt", "bind", "close", "recvfrom", "write", "poll", "malloc", "free",
+      "pthread_create", "pthread_attr_init", "pthread_attr_destroy", "pthread_attr_setdetachstate",
+      "pthread_attr_setstacksize", "pthread_sigmask", "sigfillset", "__errno_location", "memset",
+      "__cxa_finalize", "_ITM_deregisterTMCloneTable", "_ITM_registerTMCloneTable", "__gmon_start__"],
   },
 ];
 

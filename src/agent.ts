@@ -50,7 +50,14 @@ export async function agentMain(argv: string[]): Promise<void> {
   installReaper(log.child({ subsystem: "signals" }));
 
   const cgroupVersion = chooseVersion(config.unifiedCgroupHierarchy);
-  const sandbox = new Sandbox({ log: log.child({ subsystem: "sandbox" }), cgroupVersion, pipeSize: config.containerPipeSize, ownsMachine: initMode });
+  // Uevents are recorded from start-up on, so a device hot-plugged before the RPC that needs it
+  // is found (Kata's watch_uevents). Event-driven: no cost while no device changes.
+  const { startUeventListener } = await import("./device/uevent-listener.ts");
+  startUeventListener(log.child({ subsystem: "uevent" }));
+  const sandbox = new Sandbox({
+    log: log.child({ subsystem: "sandbox" }), cgroupVersion, pipeSize: config.containerPipeSize, ownsMachine: initMode,
+    hotplugTimeoutMs: config.hotplugTimeoutMs,
+  });
   const rpcLog = log.child({ subsystem: "rpc" });
   const timed = (what: string, f: () => void) => () => {
     const t0 = performance.now();
@@ -81,7 +88,7 @@ export async function agentMain(argv: string[]): Promise<void> {
     if (stopGuest) await stopGuest();
     else process.exit(0);
   };
-  registerServices(server, { sandbox, log: rpcLog, ownsMachine: initMode, onDestroySandbox: () => void shutdown("DestroySandbox") });
+  registerServices(server, { sandbox, log: rpcLog, ownsMachine: initMode, hotplugTimeoutMs: config.hotplugTimeoutMs, onDestroySandbox: () => void shutdown("DestroySandbox") });
   await server.listen(config.serverAddr);
   log.info("agent ready", { server_addr: config.serverAddr });
   if (!initMode) {

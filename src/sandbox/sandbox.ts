@@ -15,6 +15,8 @@ export interface SandboxOptions {
   pipeSize: number;
   /** Only an agent that owns the VM (PID 1) changes the machine's hostname. */
   ownsMachine: boolean;
+  /** agent.hotplug_timeout, for the devices of CreateContainer. */
+  hotplugTimeoutMs?: number;
 }
 
 export class Sandbox {
@@ -84,7 +86,11 @@ export class Sandbox {
     this.containers.set(id, undefined as never);
     try {
       const { Container } = await Sandbox.containerModule();
-      const made = await Container.create(id, req.exec_id ?? "", req.OCI, this.env());
+      // Devices are looked up in the guest first: their guest numbers replace the host's in the spec.
+      const spec = req.devices?.length && req.OCI
+        ? await (await import("../device/container-devices.ts")).specWithGuestDevices(req.OCI, req.devices, this.opts.hotplugTimeoutMs ?? 3000)
+        : req.OCI;
+      const made = await Container.create(id, req.exec_id ?? "", spec, this.env());
       this.containers.set(id, made);
       return made;
     } catch (e) {

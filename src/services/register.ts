@@ -6,6 +6,7 @@ import type { TtrpcServer } from "../ttrpc/server.ts";
 import { AGENT_VERSION, API_VERSION } from "../version.ts";
 import type { AgentHandlers, ServiceDeps } from "./deps.ts";
 import { containerHandlers } from "./containers.ts";
+import { deviceHandlers } from "./devices.ts";
 import { guestHandlers } from "./guest.ts";
 import { sandboxHandlers } from "./sandbox.ts";
 import { typedHandlers } from "./typed.ts";
@@ -14,7 +15,7 @@ export type { ServiceDeps } from "./deps.ts";
 
 /** Every AgentService RPC the agent serves; the README's feature table mirrors this list. */
 export function agentHandlers(d: ServiceDeps): AgentHandlers {
-  const areas = [sandboxHandlers(d), containerHandlers(d), guestHandlers(d)];
+  const areas = [sandboxHandlers(d), containerHandlers(d), guestHandlers(d), deviceHandlers(d)];
   const all: AgentHandlers = {};
   for (const area of areas) {
     for (const name of Object.keys(area)) {
