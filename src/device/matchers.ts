@@ -72,16 +72,16 @@ export function virtioBlkPci(sysRoot: string, devRoot: string, rootBus: string, 
   };
 }
 
-/** A block device by its kernel name (virtio-mmio: VirtioBlkMmioMatcher; also loop devices on the host). */
+/** A block device by its kernel name (virtio-mmio's VirtioBlkMmioMatcher matches ".../block/<name>";
+ *  DEVNAME is unique among block devices, so partitions such as loop0p1 match too). */
 export function blockByName(sysRoot: string, devRoot: string, devname: string, what: string): UeventMatcher {
-  const suffix = `/block/${devname}`;
   return {
     what,
-    matches: (ev) => ev.subsystem === "block" && ev.devname !== "" && ev.devpath.endsWith(suffix),
+    matches: (ev) => ev.subsystem === "block" && ev.devname === devname && ev.devpath.endsWith(`/${devname}`),
     present: () => {
       // /sys/class/block/<name> links to the device directory
       const devpath = devpathOfLink(sysRoot, join("class/block", devname));
-      return devpath?.endsWith(suffix) ? presentBlock(sysRoot, devRoot, devpath) : null;
+      return devpath?.endsWith(`/${devname}`) ? presentBlock(sysRoot, devRoot, devpath) : null;
     },
   };
 }

@@ -3,7 +3,7 @@
 // nvdimm (pmem by /dev path; `dax` is an ordinary mount option). Each finds the device (waiting
 // up to agent.hotplug_timeout), optionally makes an ext4 on it (driver option
 // "create_filesystem"), and mounts it at the storage's mount point.
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { AgentError, invalid } from "../errors.ts";
 import { DeviceFinder, deviceNumbers } from "../device/devices.ts";
 import { deviceHub } from "../device/uevent-listener.ts";
@@ -60,7 +60,9 @@ export async function ensureExt4(s: StorageSpec, dev: GuestDevice): Promise<void
   const found = probeDevice(dev.devPath);
   if (found === "ext4") return;
   if (found === "other") throw invalid(`${field(s)}: ${dev.devPath} is not empty and holds no ext4 filesystem; not formatting it`);
-  const r = await runProgram("mkfs.ext4", ["-F", ...MKFS_EXT4_OPTS, dev.devPath], { timeoutMs: MKFS_TIMEOUT_MS });
+  const mkfs = ["/sbin", "/usr/sbin", "/bin", "/usr/bin"].map((d) => `${d}/mkfs.ext4`).find((p) => existsSync(p));
+  if (!mkfs) throw new AgentError("precondition", `${field(s)}: create_filesystem needs mkfs.ext4, which is not in the guest (/sbin, /usr/sbin, /bin, /usr/bin)`);
+  const r = await runProgram(mkfs, ["-F", ...MKFS_EXT4_OPTS, dev.devPath], { timeoutMs: MKFS_TIMEOUT_MS });
   if (r.code !== 0) {
     throw new AgentError("internal", `${field(s)}: mkfs.ext4 ${dev.devPath} failed (exit ${r.code}${r.timedOut ? ", timed out" : ""}): ${r.stderr.trim().slice(0, 500)}`);
   }
