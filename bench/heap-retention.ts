@@ -6,7 +6,7 @@ import { heapStats } from "bun:jsc";
 import { Sandbox } from "../src/sandbox/sandbox.ts";
 import { log, Level } from "../src/log/logger.ts";
 import { installReaper } from "../src/sys/reaper.ts";
-import { minimalSpec } from "../src/container/oci-json.ts";
+import { minimalSpec } from "../src/ctl/oci-json.ts";
 import { makeBusyboxRootfs } from "../test/fixtures/busybox.ts";
 const rootfs = await makeBusyboxRootfs(`${import.meta.dir}/../test/.work/heap-rootfs`);
 log.setLevel(Level.Error);
@@ -15,7 +15,7 @@ const sb = new Sandbox({ log, cgroupVersion: 1, pipeSize: 0, ownsMachine: false 
 async function cycle(i: number) {
   const spec = minimalSpec({ rootfs, args: ["/bin/true"] }) as any;
   spec.Linux.CgroupsPath = `/heapt/c${i}`;
-  const c = await sb.createContainer({ container_id: `c${i}`, exec_id: `c${i}`, OCI: spec } as any);
+  const c = await sb.createContainer({ id: `c${i}`, execId: `c${i}`, spec });
   await c.start();
   await c.process("").wait();
   await sb.removeContainer(`c${i}`, 0);

@@ -1,7 +1,7 @@
 // The agent's start-up, in Kata's order (see src/init/ for the PID 1 parts): early mounts when
 // PID 1, then the configuration, logging, cgroups, reaping, the ttRPC server, and shutdown.
 import { loadConfig } from "./config/index.ts";
-import { Level, log } from "./log/logger.ts";
+import { Level, levelName, log } from "./log/logger.ts";
 import { versionLine } from "./version.ts";
 import { TtrpcServer } from "./ttrpc/server.ts";
 import { Code, RpcError } from "./ttrpc/status.ts";
@@ -44,7 +44,7 @@ export async function agentMain(argv: string[]): Promise<void> {
 
   let stopGuest: (() => Promise<void>) | undefined;
   if (initMode) {
-    const { guestInit } = await import("./init/guest.ts");
+    const { guestInit } = await import("./init/pid1.ts");
     stopGuest = await guestInit(config, log, early!);
   }
   installReaper(log.child({ subsystem: "signals" }));
@@ -99,7 +99,7 @@ export async function agentMain(argv: string[]): Promise<void> {
 
 function summary(c: AgentConfig): Record<string, unknown> {
   return {
-    server_addr: c.serverAddr, log_level: c.logLevel, dev_mode: c.devMode, debug_console: c.debugConsole,
+    server_addr: c.serverAddr, log_level: levelName(c.logLevel), dev_mode: c.devMode, debug_console: c.debugConsole,
     debug_console_vport: c.debugConsoleVport, log_vport: c.logVport, container_pipe_size: c.containerPipeSize,
     unified_cgroup_hierarchy: c.unifiedCgroupHierarchy, hotplug_timeout_ms: c.hotplugTimeoutMs, source: c.source,
   };

@@ -18,11 +18,16 @@ function newestMtime(dir: string): number {
 const { ensureNative } = await import("../scripts/build-native.ts");
 await ensureNative();
 
+// Only tests that start the agent binary need it rebuilt: a run of unit tests alone (paths all
+// under test/unit) does not wait for `bun build --compile`.
+const paths = process.argv.slice(1).filter((a) => !a.startsWith("-"));
+const unitOnly = paths.length > 0 && paths.every((a) => a.includes("test/unit/"));
+
 const bin = join(root, "dist/kata-agent");
 const stale =
   !existsSync(bin) ||
   statSync(bin).mtimeMs < Math.max(newestMtime(join(root, "src")), statSync(join(root, "build.ts")).mtimeMs, statSync(join(root, "package.json")).mtimeMs);
-if (stale && process.env.KATA_TEST_NO_BUILD !== "1") {
+if (stale && !unitOnly && process.env.KATA_TEST_NO_BUILD !== "1") {
   const { build } = await import("../build.ts");
   await build();
 }

@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { makeBusyboxRootfs } from "../../test/fixtures/busybox.ts";
-import { minimalOciConfig, ociConfigToSpec } from "../../src/container/oci-json.ts";
+import { minimalOciConfig, ociConfigToSpec } from "../../src/ctl/oci-json.ts";
 import { messageType } from "../../src/ctl/schema.ts";
 
 export interface Bundle {

@@ -14,9 +14,21 @@ import type { CgroupStats } from "./stats.ts";
 import { V1Manager, type V1Hierarchy } from "./v1.ts";
 import { V2Manager } from "./v2.ts";
 
+/** How the container's cgroups look from inside it, for mounts of type "cgroup" in its spec. */
+export type CgroupMountView =
+  | { version: 2 }
+  | {
+      version: 1;
+      /** One entry per hierarchy: mount name under /sys/fs/cgroup ("cpu,cpuacct") and the guest
+       * path of the container's cgroup in it (/sys/fs/cgroup/cpu,cpuacct/<cgroupsPath>). */
+      controllers: { name: string; hostPath: string }[];
+    };
+
 export interface CgroupManager {
   /** The container's cgroup path as /proc/PID/cgroup shows it ("/kata_agent/abc"). */
   readonly path: string;
+  /** The hierarchies a "cgroup" mount inside the container shows (the planner binds them on v1). */
+  mountView(): CgroupMountView;
   create(): void;
   apply(r: Resources): void;
   update(r: Resources): void;

@@ -6,13 +6,13 @@ import {
   CgroupError, cgLog, closeQuietly, hasFile, hugepageSizes, makeLevels, openProcs, readOptional, readProcsRecursive, readValue,
   removeLevels, sleep, writeValue, writeValues,
 } from "./fsutil.ts";
-import type { CgroupManager } from "./manager.ts";
+import type { CgroupManager, CgroupMountView } from "./manager.ts";
 import { int, str, type LinuxBlockIO, type LinuxCPU, type LinuxMemory, type LinuxThrottleDevice, type Resources } from "./resources.ts";
 import {
   emptyBlkioStats, emptyMemoryData, emptyStats, parseBlkioOps, parseBlkioPlain, parseFlatKeyed, parseNumberList, parseUint,
   type BlkioStats, type CgroupStats, type MemoryData,
 } from "./stats.ts";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 
 export interface V1Hierarchy {
   mountPoint: string;
@@ -33,6 +33,10 @@ export class V1Manager implements CgroupManager {
     this.path = "/" + rel;
     this.hierarchies = hierarchies.map((h) => ({ ...h, dir: join(h.mountPoint, rel) }));
     for (const h of this.hierarchies) for (const c of h.controllers) this.dirs.set(c, h.dir);
+  }
+
+  mountView(): CgroupMountView {
+    return { version: 1, controllers: this.hierarchies.map((h) => ({ name: basename(h.mountPoint), hostPath: h.dir })) };
   }
 
   /** The container's directory for a controller, or undefined when that controller is not mounted. */

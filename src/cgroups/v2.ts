@@ -7,7 +7,7 @@
 // exist in its /dev (those the spec lists plus the defaults) and by its capabilities (no
 // CAP_MKNOD → no new nodes). Device rules in Resources are ignored here.
 import { CgroupError, cgLog, hasFile, hugepageSizes, makeLevels, openProcs, readOptional, readProcsRecursive, readValue, removeLevels, sleep, writeValue } from "./fsutil.ts";
-import type { CgroupManager } from "./manager.ts";
+import type { CgroupManager, CgroupMountView } from "./manager.ts";
 import { int, str, type LinuxBlockIO, type LinuxCPU, type LinuxMemory, type LinuxThrottleDevice, type Resources } from "./resources.ts";
 import { emptyMemoryData, emptyStats, parseFlatKeyed, parseIoStat, parseUint, type CgroupStats, type MemoryData } from "./stats.ts";
 import { join } from "node:path";
@@ -60,6 +60,10 @@ export class V2Manager implements CgroupManager {
   constructor(readonly root: string, private readonly rel: string) {
     this.path = "/" + rel;
     this.dir = join(root, rel);
+  }
+
+  mountView(): CgroupMountView {
+    return { version: 2 };
   }
 
   create(): void {

@@ -37,9 +37,11 @@ export interface AllowListResult {
 }
 
 /**
- * Checks every entry against the known request type names. An unknown entry is a problem
- * and is left out (the list only ever gets more restrictive); an entry naming a method
- * instead of its request type gets a "did you mean" hint.
+ * Checks every entry against the known request type names. An entry that names no request of
+ * this protocol is warned about and ignored, as Kata ignores it (its samples list requests of
+ * other builds, e.g. "PullImageRequest", "StartTracingRequest"), so Kata's own files load
+ * unchanged; the list only ever gets more restrictive. An entry naming a method instead of its
+ * request type gets a "did you mean" hint: it allows nothing.
  */
 export function buildAllowList(
   entries: readonly string[],
@@ -59,8 +61,8 @@ export function buildAllowList(
     const hint = requestNameForMethod(entry);
     const reason = hint
       ? `is a method name, not a request type name (did you mean "${hint}"?)`
-      : "is not a request type name of grpc.AgentService or grpc.Health (e.g. \"CreateContainerRequest\")";
-    problems.push(makeProblem(origin, key, reason, entry));
+      : "is not a request type name of grpc.AgentService or grpc.Health (e.g. \"CreateContainerRequest\"); ignored";
+    warnings.push(makeProblem(origin, key, hint ? `${reason}; ignored` : reason, entry));
   }
   if (entries.length === 0) {
     warnings.push(makeProblem(origin, key, "is empty: every AgentService request will be refused"));

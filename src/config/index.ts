@@ -8,6 +8,6 @@ export type { Env, LoadOptions, LoadResult, ParsedArgs } from "./load.ts";
 export { applyEnvOverrides, DEFAULT_CMDLINE_PATH, loadConfig, parseArgs } from "./load.ts";
 export { buildAllowList, isEndpointAllowed, isMethodAllowed } from "./endpoints.ts";
 export { AGENT_SERVICE_REQUESTS, HEALTH_REQUESTS, KNOWN_REQUEST_NAMES, requestNameForMethod } from "./request-names.ts";
-export type { ServerAddr, ServerAddrResult } from "./server-addr.ts";
-export { parseServerAddr, VMADDR_CID_ANY } from "./server-addr.ts";
+export type { ServerAddrResult } from "./server-addr.ts";
+export { parseServerAddr } from "./server-addr.ts";
 export { parseGoDuration } from "./values.ts";

@@ -1,49 +1,22 @@
-// The server address forms the Kata agent listens on (ttrpc's bind addresses):
-//   vsock://CID:PORT   CID -1 = VMADDR_CID_ANY (the default vsock://-1:1024)
-//   unix:///abs/path   a filesystem socket (unix://rel/path is a relative one)
-//   unix://@name       an abstract socket
-// Parsed here once so a bad address is reported as a configuration problem at start-up,
-// not as a bind failure later; the ttRPC server can reuse the parsed form.
+// The addresses the agent may listen on, checked with the one address parser the ttRPC server and
+// client use (src/ttrpc/address.ts), so a bad address is a configuration problem at start-up and
+// never a bind failure later. The agent listens where Kata's does: vsock://CID:PORT (CID -1 = any),
+// unix:///abs/path or unix://@abstract; tcp:// exists for tests and benchmarks of the server only.
+import { AddressError, parseAddress, type Address } from "../ttrpc/address.ts";
 
-export const VMADDR_CID_ANY = 0xffff_ffff;
-
-export type ServerAddr =
-  | { kind: "vsock"; cid: number; port: number }
-  | { kind: "unix"; path: string; abstract: boolean };
-
-export type ServerAddrResult = { ok: true; addr: ServerAddr } | { ok: false; reason: string };
+export type ServerAddrResult = { ok: true; addr: Address } | { ok: false; reason: string };
 
 const FORMS = "vsock://CID:PORT, unix:///path or unix://@name";
-const U32_MAX = 0xffff_ffff;
-
-function parseU32(text: string): number | undefined {
-  if (!/^[0-9]+$/.test(text)) return undefined;
-  const n = Number(text);
-  return n <= U32_MAX ? n : undefined;
-}
 
 export function parseServerAddr(text: string): ServerAddrResult {
   const fail = (why: string): ServerAddrResult => ({ ok: false, reason: `is not a server address: ${why} (${FORMS})` });
-  const scheme = /^([a-z]+):\/\/(.*)$/s.exec(text);
-  if (!scheme) return fail("no scheme");
-  const [, kind, rest = ""] = scheme;
-  if (kind === "vsock") {
-    const m = /^(-1|[0-9]+):([0-9]+)$/.exec(rest);
-    if (!m) return fail("expected CID:PORT");
-    const cid = m[1] === "-1" ? VMADDR_CID_ANY : parseU32(m[1]!);
-    const port = parseU32(m[2]!);
-    if (cid === undefined) return fail("CID out of range");
-    if (port === undefined) return fail("port out of range");
-    return { ok: true, addr: { kind: "vsock", cid, port } };
+  let addr: Address;
+  try {
+    addr = parseAddress(text);
+  } catch (e) {
+    if (!(e instanceof AddressError)) throw e;
+    return fail(e.message.replace(/^invalid address ".*?": /s, ""));
   }
-  if (kind === "unix") {
-    if (rest === "" || rest === "@") return fail("empty socket path");
-    if (rest.includes("\0")) return fail("NUL in socket path");
-    const abstract = rest.startsWith("@");
-    const path = abstract ? rest.slice(1) : rest;
-    // sun_path holds 108 bytes including the terminating NUL (or the leading NUL when abstract).
-    if (Buffer.byteLength(path) > 107) return fail("socket path longer than 107 bytes");
-    return { ok: true, addr: { kind: "unix", path, abstract } };
-  }
-  return fail(`unknown scheme "${kind}"`);
+  if (addr.kind === "tcp") return fail("the agent does not listen on tcp");
+  return { ok: true, addr };
 }

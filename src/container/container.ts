@@ -1,22 +1,20 @@
 // One container: its init process (blocked in the launcher's gate until StartContainer), the
 // processes exec'd into it, its cgroup, and its OCI hooks. This is what Kata's rustjail
 // LinuxContainer does; the RPC layer calls these methods and maps their errors to statuses.
-import type { grpc } from "../gen/index.ts";
+import type { IProcess, ISpec } from "./oci-types.ts";
 import type { Logger } from "../log/logger.ts";
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { newManager } from "../cgroups/manager.ts";
 import { abortInit, createInit, spawn, startInit, type Created } from "../sys/launcher.ts";
-import { C, errno } from "../sys/libc.ts";
-import { SysError } from "../sys/errno.ts";
+import { killQuietly, sendSignal } from "../sys/proc.ts";
+import { SIGKILL } from "../sys/consts.ts";
 import { closeFd } from "../sys/pipe.ts";
 import { ContainerProcess } from "../process/process.ts";
-import { createStdio } from "../process/stdio.ts";
-import { exists, invalid, notFound, precondition, AgentError } from "../errors.ts";
+import { stdioFor } from "../process/stdio.ts";
+import { exists, invalid, kindOf, notFound, precondition, AgentError } from "../errors.ts";
 import { validateId } from "./id.ts";
 import { validateSpec } from "./spec-validate.ts";
-import { planContainer, planExec, type CgroupView } from "./plan.ts";
-import { detectLayout, V1_CONTROLLERS } from "../cgroups/detect.ts";
-import { basename, join } from "node:path";
+import { planContainer, planExec } from "./plan.ts";
 import { runHooks, type Hook, type OciState } from "./hooks.ts";
 import { specHooks } from "./spec-hooks.ts";
 
@@ -33,11 +31,8 @@ export interface ContainerEnv {
   onOom?: (containerId: string) => void;
 }
 
-const SIGKILL = 9;
 /** How often a running container's OOM-kill counter is read (see startOomPolling). */
 const OOM_POLL_MS = 500;
-const ESRCH = 3;
-const EINVAL = 22;
 
 export class Container {
   status: ContainerStatus = "created";
@@ -52,7 +47,7 @@ export class Container {
 
   private constructor(
     readonly id: string,
-    readonly spec: grpc.ISpec,
+    readonly spec: ISpec,
     readonly init: ContainerProcess,
     readonly cgroup: CgroupManager,
     private readonly env: ContainerEnv,
@@ -68,11 +63,11 @@ export class Container {
   }
 
   /** CreateContainer: everything set up, the init blocked before its execve. */
-  static async create(id: string, execId: string, spec: grpc.ISpec | null | undefined, env: ContainerEnv): Promise<Container> {
+  static async create(id: string, execId: string, spec: ISpec | null | undefined, env: ContainerEnv): Promise<Container> {
     validateId("container", id);
     if (execId !== "" && execId !== id) validateId("exec", execId);
     if (!spec) throw invalid("CreateContainer: OCI spec is missing");
-    validateSpec(spec);
+    const valid = validateSpec(spec);
     const rootfs = spec.Root!.Path!;
     const cgroup = newManager({ version: env.cgroupVersion, cgroupsPath: spec.Linux?.CgroupsPath ?? "", containerId: id });
     const cleanups: (() => void | Promise<void>)[] = [];
@@ -81,27 +76,17 @@ export class Container {
       cleanups.push(() => cgroup.destroy());
       if (spec.Linux?.Resources) cgroup.apply(spec.Linux.Resources);
       const p = spec.Process!;
-      const stdio = createStdio({
-        terminal: !!p.Terminal,
-        pipeSize: env.pipeSize,
-        consoleSize: p.ConsoleSize ? { rows: p.ConsoleSize.Height ?? 0, cols: p.ConsoleSize.Width ?? 0 } : undefined,
-      });
-      cleanups.push(() => {
-        stdio.closeChildEnds();
-        stdio.stdout.close();
-        stdio.stderr?.close();
-        void stdio.stdin.close();
-      });
+      const stdio = stdioFor(p, env.pipeSize);
+      cleanups.push(() => stdio.discard());
       const cgFds = cgroup.procsFds();
       let created: Created;
       try {
-        const plan = planContainer(spec, {
+        const plan = planContainer(valid, {
           rootfsHostPath: rootfs,
           stdio: stdio.childFds,
           cgroupProcsFds: cgFds,
           sandboxPidnsPath: env.sandboxPidns,
-          cgroups: cgroupView(env.cgroupVersion, cgroup.path),
-          validated: true,
+          cgroups: cgroup.mountView(),
         });
         created = createInit(plan);
       } finally {
@@ -159,16 +144,12 @@ export class Container {
   }
 
   /** ExecProcess: a new process in the container's namespaces and cgroup. */
-  exec(execId: string, process: grpc.IProcess | null | undefined): ContainerProcess {
+  exec(execId: string, process: IProcess | null | undefined): ContainerProcess {
     validateId("exec", execId);
     if (!process) throw invalid("ExecProcess: process is missing");
     if (this.status !== "running" && this.status !== "paused") throw precondition(`container ${this.id} is ${this.status}, not running`);
     if (execId === this.id || this.processes.has(execId)) throw exists(`exec id ${execId} already exists in container ${this.id}`);
-    const stdio = createStdio({
-      terminal: !!process.Terminal,
-      pipeSize: this.env.pipeSize,
-      consoleSize: process.ConsoleSize ? { rows: process.ConsoleSize.Height ?? 0, cols: process.ConsoleSize.Width ?? 0 } : undefined,
-    });
+    const stdio = stdioFor(process, this.env.pipeSize);
     const cgFds = this.cgroup.procsFds();
     let pid: number;
     try {
@@ -184,10 +165,7 @@ export class Container {
       });
       pid = spawn(plan);
     } catch (e) {
-      stdio.closeChildEnds();
-      stdio.stdout.close();
-      stdio.stderr?.close();
-      void stdio.stdin.close();
+      stdio.discard();
       throw e;
     } finally {
       cgFds.forEach(closeFd);
@@ -214,11 +192,11 @@ export class Container {
     if (execId === "" && sig === SIGKILL) return this.killAll();
     const p = this.process(execId);
     if (!p.running) return;
-    if (C.kill(p.pid, sig) < 0) {
-      const e = errno(); // read at once: nothing may run between the call and errno
-      if (e === ESRCH) return;
-      if (e === EINVAL) throw invalid(`signal ${sig} is not a valid signal`);
-      throw new SysError(`kill(${p.pid}, ${sig})`, e);
+    try {
+      sendSignal(p.pid, sig);
+    } catch (e) {
+      if (kindOf(e) === "invalid") throw invalid(`signal ${sig} is not a valid signal`);
+      throw e;
     }
   }
 
@@ -230,8 +208,8 @@ export class Container {
       return;
     }
     await this.cgroup.freeze().catch(() => {});
-    for (const pid of this.cgroup.pids()) C.kill(pid, SIGKILL);
-    C.kill(this.init.pid, SIGKILL);
+    for (const pid of this.cgroup.pids()) killQuietly(pid, SIGKILL);
+    killQuietly(this.init.pid, SIGKILL);
     await this.cgroup.thaw().catch(() => {});
   }
 
@@ -323,19 +301,4 @@ export class Container {
       this.env.onOom?.(this.id);
     }
   }
-}
-
-/**
- * What a "cgroup" mount in the spec shows inside the container. On v1 the planner binds the
- * container's own cgroup of every hierarchy below a tmpfs; left to itself it cannot know those
- * directories and would mount an empty tmpfs. Hierarchies are the v1 mounts below /sys/fs/cgroup
- * with a controller the managers drive (the same rule the cgroup manager uses).
- */
-function cgroupView(version: 1 | 2, cgroupPath: string): CgroupView {
-  if (version === 2) return { version: 2 };
-  const known = (c: string) => (V1_CONTROLLERS as readonly string[]).includes(c);
-  const controllers = detectLayout().v1
-    .filter((m) => m.mountPoint.startsWith("/sys/fs/cgroup/") && m.controllers.some(known))
-    .map((m) => ({ name: basename(m.mountPoint), hostPath: join(m.mountPoint, cgroupPath) }));
-  return { version: 1, controllers };
 }

@@ -2,11 +2,10 @@
 // Each hook is a program started by the launcher in the agent's namespaces, given the OCI state
 // JSON on stdin; a non-zero exit, a failed start or running past its timeout is an error naming
 // the hook. Per the runtime spec, errors of poststart/poststop hooks are only logged by callers.
-import { spawn } from "../sys/launcher.ts";
-import { closeFd, pipe } from "../sys/pipe.ts";
-import { exitCode, onExit } from "../sys/reaper.ts";
-import { C } from "../sys/libc.ts";
-import { hostProcessPlan, type LaunchPlan } from "../sys/launch-plan.ts";
+import { runProgram, type RunResult } from "../sys/run-program.ts";
+
+/** How much of a failed hook's stderr goes into the error message. */
+const STDERR_KEPT = 2048;
 
 export type HookKind = "prestart" | "createRuntime" | "createContainer" | "startContainer" | "poststart" | "poststop";
 
@@ -35,59 +34,25 @@ export class HookError extends Error {
   }
 }
 
-function hookPlan(h: Hook, stdio: [number, number, number]): LaunchPlan {
-  return hostProcessPlan({ exe: h.path, args: h.args.length > 0 ? h.args : [h.path], env: h.env, stdio });
-}
-
-/**
- * Gives the hook its state on stdin. A hook need not read it: one that has already exited makes
- * the write fail with EPIPE, which is not an error of the hook (its exit status decides).
- */
-async function writeState(fd: number, json: string): Promise<void> {
-  try {
-    const w = Bun.file(fd).writer();
-    const queued = w.write(json);
-    if (typeof queued !== "number") await queued;
-    await w.flush();
-    await w.end();
-  } catch {
-    // EPIPE: the hook did not read its stdin
-  } finally {
-    closeFd(fd);
-  }
-}
-
-/** Runs one hook to completion; throws HookError on any failure. */
+/** Runs one hook to completion; throws HookError on any failure, with the end of its stderr. */
 export async function runHook(kind: HookKind, index: number, h: Hook, state: OciState): Promise<void> {
-  const [inR, inW] = pipe();
-  const devnull = C.open(Buffer.from("/dev/null\0"), 0x2 | 0x80000, 0);
-  let pid: number;
+  let r: RunResult;
   try {
-    pid = spawn(hookPlan(h, [inR, devnull, devnull]));
+    r = await runProgram(h.path, h.args.slice(1), {
+      argv0: h.args[0] ?? h.path,
+      env: h.env,
+      stdin: JSON.stringify(state),
+      timeoutMs: h.timeout && h.timeout > 0 ? h.timeout * 1000 : 0,
+      maxOutput: STDERR_KEPT,
+    });
   } catch (e) {
-    closeFd(inW);
     throw new HookError(kind, index, h, `could not start: ${(e as Error).message}`);
-  } finally {
-    closeFd(inR);
-    if (devnull >= 0) closeFd(devnull);
   }
-  const exit = onExit(pid);
-  let timer: Timer | undefined;
-  const timedOut = new Promise<"timeout">((res) => {
-    if (h.timeout && h.timeout > 0) timer = setTimeout(() => res("timeout"), h.timeout * 1000);
-  });
-  // Not awaited: a hook that never reads a large state must still time out, and its exit (or
-  // kill) ends the write with EPIPE anyway. writeState never rejects and closes the fd itself.
-  void writeState(inW, JSON.stringify(state));
-  const r = await Promise.race([exit, timedOut]);
-  if (timer) clearTimeout(timer);
-  if (r === "timeout") {
-    C.kill(pid, 9);
-    await exit;
-    throw new HookError(kind, index, h, `timed out after ${h.timeout} s`);
+  if (r.timedOut) throw new HookError(kind, index, h, `timed out after ${h.timeout} s`);
+  if (r.code !== 0) {
+    const err = r.stderr.trim();
+    throw new HookError(kind, index, h, `failed with exit status ${r.code}${err ? `: ${err}` : ""}`);
   }
-  const code = exitCode(r);
-  if (code !== 0) throw new HookError(kind, index, h, `failed with exit status ${code}`);
 }
 
 /** Runs the hooks of one kind in order; the first failure stops the rest. */

@@ -12,21 +12,16 @@ import { existsSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, resolve as resolveHostPath } from "node:path";
 import type { DeviceStep, MountStep } from "../sys/launch-plan.ts";
 import { i64 } from "./numbers.ts";
+import type { CgroupMountView } from "../cgroups/manager.ts";
 import type { ILinuxDevice, IMount } from "./oci-types.ts";
 import { MS, bindRemountFlags, parseMountOptions } from "./mount-options.ts";
 import { RootView, cleanContainerPath } from "./rootfs-view.ts";
 import { isBindMount } from "./spec-validate.ts";
 import { SpecError, q } from "./spec-error.ts";
 
-/** How the container's cgroups look from the guest, for mounts of type "cgroup". */
-export type CgroupView =
-  | { version: 2 }
-  | {
-      version: 1;
-      /** One entry per hierarchy: mount name under /sys/fs/cgroup ("cpu,cpuacct") and the host
-       * path of the container's cgroup in it (/sys/fs/cgroup/cpu,cpuacct/<cgroupsPath>). */
-      controllers: { name: string; hostPath: string }[];
-    };
+/** How the container's cgroups look from the guest, for mounts of type "cgroup" (the cgroup
+ *  manager knows: CgroupManager.mountView()). */
+export type CgroupView = CgroupMountView;
 
 /** Guess when the caller did not say: a unified hierarchy has cgroup.controllers at its root. */
 export function detectCgroupView(): CgroupView {

@@ -21,12 +21,12 @@ import { lookupExecutable, envValue } from "./exe-lookup.ts";
 import { rootPropagationFlags } from "./mount-options.ts";
 import { namespaceKind, procNamespacePath } from "./namespaces.ts";
 import { i64 } from "./numbers.ts";
-import type { ILinuxCapabilities, ILinuxNamespace, IProcess, ISpec } from "./oci-types.ts";
+import type { ILinuxCapabilities, ILinuxNamespace, IProcess } from "./oci-types.ts";
 import { detectCgroupView, planDevices, planDevSymlinks, planMounts, type CgroupView } from "./plan-mounts.ts";
 import { planRlimits } from "./rlimits.ts";
 import { RootView } from "./rootfs-view.ts";
 import { SpecError, q } from "./spec-error.ts";
-import { validateProcess, validateSpec } from "./spec-validate.ts";
+import { validateProcess, type ValidSpec } from "./spec-validate.ts";
 import { resolveUser } from "./user.ts";
 
 export type { CgroupView } from "./plan-mounts.ts";
@@ -46,8 +46,6 @@ export interface ContainerPlanOptions {
   sharedNamespacePaths?: Partial<Record<NamespaceKind, string>>;
   /** Directory relative bind-mount sources are resolved against; default: the rootfs's parent. */
   bundlePath?: string;
-  /** The caller already ran validateSpec on this spec (Container.create does, before side effects). */
-  validated?: boolean;
   /** For mounts of type "cgroup"; detected from /sys/fs/cgroup when absent. */
   cgroups?: CgroupView;
 }
@@ -133,8 +131,7 @@ function realRootfs(hostPath: string): string {
   return real;
 }
 
-export function planContainer(spec: ISpec, opts: ContainerPlanOptions): LaunchPlan {
-  if (!opts.validated) validateSpec(spec);
+export function planContainer(spec: ValidSpec, opts: ContainerPlanOptions): LaunchPlan {
   const linux = spec.Linux!;
   const process = spec.Process!;
   const rootfs = realRootfs(opts.rootfsHostPath);

@@ -1,8 +1,8 @@
 // The OCI spec's Hooks message as plain Hook lists per kind.
-import type { grpc } from "../gen/index.ts";
+import type { IHook, ISpec } from "./oci-types.ts";
 import type { Hook } from "./hooks.ts";
 
-function toHooks(list: grpc.IHook[] | null | undefined): Hook[] {
+function toHooks(list: IHook[] | null | undefined): Hook[] {
   return (list ?? []).map((h) => ({
     path: h.Path ?? "",
     args: h.Args ?? [],
@@ -11,7 +11,7 @@ function toHooks(list: grpc.IHook[] | null | undefined): Hook[] {
   }));
 }
 
-export function specHooks(spec: grpc.ISpec): Record<string, Hook[]> {
+export function specHooks(spec: ISpec): Record<string, Hook[]> {
   const h = spec.Hooks ?? {};
   return {
     prestart: toHooks(h.Prestart),

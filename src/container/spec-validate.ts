@@ -231,10 +231,15 @@ function crossChecks(spec: ISpec): void {
 }
 
 /** Validates the Spec of CreateContainer; throws SpecError naming the first bad field. */
-export function validateSpec(spec: ISpec | null | undefined): void {
+declare const checked: unique symbol;
+/** A spec that passed validateSpec: the planner takes only these, so validation happens once. */
+export type ValidSpec = ISpec & { readonly [checked]: true };
+
+export function validateSpec(spec: ISpec | null | undefined): ValidSpec {
   if (spec === null || spec === undefined) throw new SpecError("Spec", "is required");
   parseOrThrow(SpecSchema, spec, "Spec");
   crossChecks(spec);
+  return spec as ValidSpec;
 }
 
 /** Validates a Process on its own (ExecProcess); `base` prefixes field names. */

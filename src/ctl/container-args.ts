@@ -8,7 +8,7 @@
 //       process with the container's defaults: env PATH, cwd /, root user
 // Paths are the guest's: the agent reads them, agent-ctl only converts config.json.
 import { dirname } from "node:path";
-import { loadBundleSpec, minimalSpec, ociConfigToSpec } from "../container/oci-json.ts";
+import { loadBundleSpec, minimalSpec, ociConfigToSpec } from "./oci-json.ts";
 import { CtlSyntaxError } from "./errors.ts";
 import { normalizeMessage, type PlainMessage } from "./json-check.ts";
 import { readJsonFile, type BuildContext, type Convenience } from "./request.ts";

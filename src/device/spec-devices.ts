@@ -6,7 +6,7 @@
 // spec (applyDeviceUpdates, pure): Linux.Devices entries get the guest's numbers (and path for
 // VFIO), Resources.Devices rules that named the host numbers are rewritten, an allow rule (rwm)
 // is added per device, and PCIDEVICE_* variables get guest PCI addresses.
-import type { grpc } from "../gen/index.ts";
+import type { ISpec } from "../container/oci-types.ts";
 import { AgentError, invalid } from "../errors.ts";
 import type { DeviceNumbers } from "./devices.ts";
 import { formatPciAddress, parsePciAddress, type PciAddress } from "./pci.ts";
@@ -35,10 +35,6 @@ export interface DeviceResolver {
   resolve(d: DeviceSpec, field: string): Promise<DeviceUpdate>;
 }
 
-export function deviceFromWire(d: grpc.IDevice): DeviceSpec {
-  return { id: d.id ?? "", type: d.type ?? "", vmPath: d.vm_path ?? "", containerPath: d.container_path ?? "", options: d.options ?? [] };
-}
-
 /** validate_device, then each device resolved in order. Nothing in the guest is changed except
  *  what finding a device needs (a SCSI rescan, a VFIO driver override). */
 export async function resolveDevices(devices: DeviceSpec[], r: DeviceResolver): Promise<DeviceUpdate[]> {
@@ -56,8 +52,8 @@ export async function resolveDevices(devices: DeviceSpec[], r: DeviceResolver): 
 const sameNumber = (v: number | null | undefined, n: number) => typeof v === "number" && v >= 0 && v === n;
 
 /** Applies resolved devices to a deep copy of the spec; the input is not changed. */
-export function applyDeviceUpdates(spec: grpc.ISpec, updates: DeviceUpdate[]): grpc.ISpec {
-  const out = structuredClone(spec) as grpc.ISpec;
+export function applyDeviceUpdates(spec: ISpec, updates: DeviceUpdate[]): ISpec {
+  const out = structuredClone(spec) as ISpec;
   const withDev = new Map<string, DeviceUpdate>();
   for (const u of updates) {
     if (!u.guest) continue;

@@ -11,7 +11,8 @@ import { spawn } from "../sys/launcher.ts";
 import { onExit } from "../sys/reaper.ts";
 import { openPty } from "../sys/pty.ts";
 import { closeFd, setNonBlocking } from "../sys/pipe.ts";
-import { C, cstr } from "../sys/libc.ts";
+import { killQuietly, openForChild } from "../sys/proc.ts";
+import { SIGKILL } from "../sys/consts.ts";
 import { VMADDR_CID_ANY, vsockListen } from "../sys/socket.ts";
 
 const SHELLS = ["/bin/bash", "/bin/sh"];
@@ -37,9 +38,11 @@ export function startDebugConsole(vport: number, log: Logger): void {
 
 function consoleLoop(shell: string, log: Logger): void {
   const run = (): void => {
-    const fd = C.open(cstr("/dev/console"), 0x2 | 0x100 /* O_RDWR|O_NOCTTY */ | 0x80000, 0);
-    if (fd < 0) {
-      log.error("debug console: cannot open /dev/console");
+    let fd: number;
+    try {
+      fd = openForChild("/dev/console", { noCtty: true });
+    } catch (e) {
+      log.error("debug console: cannot open /dev/console", { error: (e as Error).message });
       return;
     }
     let pid: number;
@@ -113,8 +116,8 @@ function listenVport(port: number, shell: string, log: Logger): void {
         const sess = s.data;
         if (!sess) return;
         s.data = undefined;
-        C.kill(-sess.pid, 9); // the shell leads its own session and process group
-        C.kill(sess.pid, 9);
+        killQuietly(-sess.pid, SIGKILL); // the shell leads its own session and process group
+        killQuietly(sess.pid, SIGKILL);
         void onExit(sess.pid).then(() => closeFd(sess.master));
       },
       error() {},

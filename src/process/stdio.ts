@@ -17,6 +17,35 @@ export interface ProcessStdio {
   /** The pty master, for TtyWinResize; absent without a terminal. */
   ptyMaster?: number;
   closeChildEnds(): void;
+  /** Closes every end, the agent's too: for a process that never started. */
+  discard(): void;
+}
+
+/** What of an OCI Process decides its stdio (Terminal, ConsoleSize). */
+export interface ProcessTerminal {
+  Terminal?: boolean | null;
+  ConsoleSize?: { Height?: number | null; Width?: number | null } | null;
+}
+
+/** The stdio of a container's init or exec'd process: written once for both. */
+export function stdioFor(p: ProcessTerminal, pipeSize: number): ProcessStdio {
+  return createStdio({
+    terminal: !!p.Terminal,
+    pipeSize,
+    consoleSize: p.ConsoleSize ? { rows: p.ConsoleSize.Height ?? 0, cols: p.ConsoleSize.Width ?? 0 } : undefined,
+  });
+}
+
+function withDiscard(s: Omit<ProcessStdio, "discard">): ProcessStdio {
+  return {
+    ...s,
+    discard() {
+      s.closeChildEnds();
+      s.stdout.close();
+      s.stderr?.close();
+      void s.stdin.close();
+    },
+  };
 }
 
 export interface StdioOptions {
@@ -39,13 +68,13 @@ export function createStdio(o: StdioOptions): ProcessStdio {
     }
     for (const fd of [inW, outR, errR]) setNonBlocking(fd);
     const childFds: [number, number, number] = [inR, outW, errW];
-    return {
+    return withDiscard({
       childFds,
       stdin: new InputStream(inW),
       stdout: new OutputStream(outR),
       stderr: new OutputStream(errR),
       closeChildEnds: once(() => childFds.forEach(closeFd)),
-    };
+    });
   } catch (e) {
     opened.forEach(closeFd);
     throw e;
@@ -66,13 +95,13 @@ function createPtyStdio(o: StdioOptions): ProcessStdio {
     const stdin = new InputStream(writer, true);
     setNonBlocking(master);
     const childFds: [number, number, number] = [slave, slave, slave];
-    return {
+    return withDiscard({
       childFds,
       stdin,
       stdout: new OutputStream(master),
       ptyMaster: master,
       closeChildEnds: once(() => closeFd(slave)),
-    };
+    });
   } catch (e) {
     closeFd(master);
     closeFd(slave);

@@ -1,6 +1,6 @@
 // The sandbox: the pod the agent serves. It owns the containers, the optional shared pid
 // namespace (sandbox_pidns), and the queue of OOM events that GetOOMEvent long-polls.
-import type { grpc } from "../gen/index.ts";
+import type { ISpec } from "../container/oci-types.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Container, ContainerEnv } from "../container/container.ts";
 import { validateId } from "../container/id.ts";
@@ -8,6 +8,7 @@ import { exists, invalid, precondition } from "../errors.ts";
 import type { Created } from "../sys/launcher.ts";
 import { hostProcessPlan, type LaunchPlan } from "../sys/launch-plan.ts";
 import { setHostname } from "../sys/host.ts";
+import type { DeviceSpec } from "../device/spec-devices.ts";
 
 export interface SandboxOptions {
   log: Logger;
@@ -17,6 +18,23 @@ export interface SandboxOptions {
   ownsMachine: boolean;
   /** agent.hotplug_timeout, for the devices of CreateContainer. */
   hotplugTimeoutMs?: number;
+}
+
+/** What CreateSandbox asks for, as plain data (services/sandbox.ts converts the request). */
+export interface SandboxRequest {
+  id: string;
+  hostname: string;
+  /** One pid namespace for every container (the Kata 1.x/2.x CreateSandbox flag). */
+  sandboxPidns: boolean;
+}
+
+/** What CreateContainer asks for, as plain data (services/containers.ts converts the request). */
+export interface ContainerRequest {
+  id: string;
+  execId: string;
+  spec: ISpec | undefined;
+  /** Guest devices the container uses (Kata's Device list); their spec entries are rewritten. */
+  devices?: DeviceSpec[];
 }
 
 export class Sandbox {
@@ -36,16 +54,16 @@ export class Sandbox {
   private static readonly launcherModule = () => import("../sys/launcher.ts");
 
   /** CreateSandbox: the sandbox id, hostname and (optionally) a pid namespace for all containers. */
-  async create(req: grpc.ICreateSandboxRequest): Promise<void> {
+  async create(req: SandboxRequest): Promise<void> {
     // Loaded before the checks, so that nothing awaits between checking and taking the sandbox.
-    const launcher = req.sandbox_pidns ? await Sandbox.launcherModule() : undefined;
+    const launcher = req.sandboxPidns ? await Sandbox.launcherModule() : undefined;
     if (this.id) throw exists(`sandbox ${this.id} already exists`);
-    if (req.sandbox_id) validateId("sandbox", req.sandbox_id);
+    if (req.id) validateId("sandbox", req.id);
     if (req.hostname && this.opts.ownsMachine) setHostname(req.hostname);
     if (launcher) this.pidnsHolder = launcher.createInit(pidnsHolderPlan());
-    this.id = req.sandbox_id || "sandbox";
-    this.hostname = req.hostname ?? "";
-    this.opts.log.info("sandbox created", { sandbox: this.id, pidns: !!req.sandbox_pidns });
+    this.id = req.id || "sandbox";
+    this.hostname = req.hostname;
+    this.opts.log.info("sandbox created", { sandbox: this.id, pidns: req.sandboxPidns });
   }
 
   /** DestroySandbox: every container removed, the pid namespace released. */
@@ -79,18 +97,18 @@ export class Sandbox {
     };
   }
 
-  async createContainer(req: grpc.ICreateContainerRequest): Promise<Container> {
-    const id = req.container_id ?? "";
+  async createContainer(req: ContainerRequest): Promise<Container> {
+    const id = req.id;
     if (this.containers.has(id)) throw exists(`container ${id} already exists`);
     // Reserve the id while the (asynchronous) create runs, so a concurrent duplicate fails.
     this.containers.set(id, undefined as never);
     try {
       const { Container } = await Sandbox.containerModule();
       // Devices are looked up in the guest first: their guest numbers replace the host's in the spec.
-      const spec = req.devices?.length && req.OCI
-        ? await (await import("../device/container-devices.ts")).specWithGuestDevices(req.OCI, req.devices, this.opts.hotplugTimeoutMs ?? 3000)
-        : req.OCI;
-      const made = await Container.create(id, req.exec_id ?? "", spec, this.env());
+      const spec = req.devices?.length && req.spec
+        ? await (await import("../device/container-devices.ts")).specWithGuestDevices(req.spec, req.devices, this.opts.hotplugTimeoutMs ?? 3000)
+        : req.spec;
+      const made = await Container.create(id, req.execId, spec, this.env());
       this.containers.set(id, made);
       return made;
     } catch (e) {

@@ -4,7 +4,7 @@ import { EMPTY, type AgentHandlers, type ServiceDeps } from "./deps.ts";
 export function sandboxHandlers(d: ServiceDeps): AgentHandlers {
   const sb = d.sandbox;
   return {
-    CreateSandbox: async (r) => (await sb.create(r), EMPTY),
+    CreateSandbox: async (r) => (await sb.create({ id: r.sandbox_id ?? "", hostname: r.hostname ?? "", sandboxPidns: !!r.sandbox_pidns }), EMPTY),
     DestroySandbox: async () => {
       await sb.destroy();
       setTimeout(d.onDestroySandbox, 20);

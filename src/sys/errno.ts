@@ -1,3 +1,5 @@
+import type { ErrorKind } from "../errors.ts";
+
 // errno numbers (x86_64/arm64 generic Linux) and their names, for error messages like
 // "mount proc on /proc: EPERM". Pure data: no FFI here, so tests and the status layer can use it.
 const NAMES: Record<number, string> = {
@@ -19,9 +21,9 @@ export function errnoName(e: number): string {
 
 /** A failed system call: carries the call (with its arguments, for the message) and errno. */
 export class SysError extends Error {
-  /** A failed system call is ours to explain unless a caller re-throws it with a better kind. */
-  readonly kind = "internal" as const;
-  constructor(readonly call: string, readonly errno: number) {
+  /** kind: a failed system call is ours to explain ("internal") unless the caller knows that this
+   *  errno means the request was wrong. */
+  constructor(readonly call: string, readonly errno: number, readonly kind: ErrorKind = "internal") {
     super(`${call}: ${errnoName(errno)}`);
     this.name = "SysError";
   }

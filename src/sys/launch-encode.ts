@@ -1,5 +1,5 @@
-// Serialises a LaunchPlan into the one flat buffer that src/sys/native/launch.c parses (format in
-// the comment at the top of launch.c). No pointers are built in JS: C reads only this buffer.
+// Serialises a LaunchPlan into the one flat buffer that src/sys/native/launch/plan.c parses (format
+// in the comment at the top of plan.c). No pointers are built in JS: C reads only this buffer.
 // Pure: no FFI, so the encoding and its validation are unit-testable without root.
 import type { LaunchPlan, NamespaceKind } from "./launch-plan.ts";
 import { LaunchError } from "./launch-error.ts";

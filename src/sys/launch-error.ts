@@ -4,7 +4,7 @@
 import { errnoName } from "./errno.ts";
 import type { LaunchPlan } from "./launch-plan.ts";
 
-/** Step names by number: the order of `enum step` in src/sys/native/launch.c (keep in sync). */
+/** Step names by number: the order of `enum step` in src/sys/native/launch/steps.h (keep in sync). */
 export const STEPS = [
   "none", "plan", "clone", "signals", "cgroup", "setns", "unshare", "pidns-clone", "stdio", "setsid",
   "ctty", "root-propagation", "rootfs-bind", "mount-target", "mount", "mount-propagation", "mount-remount",

@@ -1,6 +1,7 @@
 // The contract between TypeScript (which plans) and the C launcher (which executes).
 // src/container/plan.ts turns an OCI spec into a LaunchPlan; src/sys/launcher.ts serialises it
-// for launch.c, whose child carries it out step by step and reports {step, errno} on failure.
+// for the C launcher (src/sys/native/launch/), whose child carries it out step by step and
+// reports {step, errno} on failure.
 // Everything here is plain data: no OCI types, no protobuf objects.
 
 export type NamespaceKind = "pid" | "mount" | "uts" | "ipc" | "net" | "cgroup" | "user";

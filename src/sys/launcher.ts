@@ -1,4 +1,4 @@
-// The TypeScript side of process creation. Bun cannot fork, so src/sys/native/launch.c (a .so
+// The TypeScript side of process creation. Bun cannot fork, so src/sys/native/launch/ (a .so
 // embedded in the agent binary) does it: the LaunchPlan goes over as one flat buffer
 // (launch-encode.ts), a CLONE_VM|CLONE_VFORK child carries it out, and failures come back as
 // {step, index, errno} (launch-error.ts).

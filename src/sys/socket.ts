@@ -17,8 +17,8 @@ const POLLOUT = 0x004;
 const POLLERR = 0x008;
 const POLLHUP = 0x010;
 
-/** VMADDR_CID_ANY: `vsock://-1:PORT` listens on every CID of this VM. */
-export const VMADDR_CID_ANY = 0xffffffff;
+export { VMADDR_CID_ANY } from "./consts.ts";
+import { VMADDR_CID_ANY } from "./consts.ts";
 
 // poll() is not in libc.ts; a zero-timeout poll lets us wait for a non-blocking connect without
 // ever blocking the event loop.

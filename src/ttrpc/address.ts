@@ -10,7 +10,8 @@ export type Address =
   | { kind: "vsock"; cid: number; port: number }
   | { kind: "tcp"; host: string; port: number };
 
-export const CID_ANY = 0xffffffff;
+export { VMADDR_CID_ANY as CID_ANY } from "../sys/consts.ts";
+import { VMADDR_CID_ANY as CID_ANY } from "../sys/consts.ts";
 
 export class AddressError extends Error {
   override name = "AddressError";

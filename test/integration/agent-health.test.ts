@@ -7,6 +7,7 @@ import { encodeRequest, decodeResponse } from "../../src/ttrpc/envelope.ts";
 import { encodeFrame, FrameType } from "../../src/ttrpc/frame.ts";
 import { Code } from "../../src/ttrpc/status.ts";
 import { AGENT_BIN, failure, startAgent, type RunningAgent } from "../helpers/agent.ts";
+import { missing } from "../helpers/require.ts";
 
 let agent: RunningAgent;
 let c: TtrpcClient;
@@ -52,7 +53,7 @@ describe("Health over our client", () => {
   });
 
   // ss(8) reports each unix socket's send buffer as skmem's "tb" (the kernel's doubled figure).
-  test.skipIf(!Bun.which("ss"))("accepted connections get a 4 MiB send buffer (one write per large answer)", async () => {
+  test.skipIf(missing({ "ss (iproute2)": !!Bun.which("ss") }))("accepted connections get a 4 MiB send buffer (one write per large answer)", async () => {
     await check();
     const p = Bun.spawnSync(["ss", "-xmpH"]);
     const lines = p.stdout.toString().split("\n");

@@ -12,6 +12,16 @@ async function check(c: TtrpcClient): Promise<number> {
   return grpc.HealthCheckResponse.decode(await c.call(HealthService.name, "Check", grpc.CheckRequest.encode({}).finish())).status;
 }
 
+test("the start-up line names the configuration, the log level by name", async () => {
+  const agent = await startAgent();
+  try {
+    const line = agent.logs().split("\n").find((l) => l.includes('"starting kata-agent"'))!;
+    expect(JSON.parse(line).config.log_level).toBe("debug");
+  } finally {
+    await agent.stop();
+  }
+});
+
 test("every RPC's debug line reaches stdout, in order", async () => {
   const agent = await startAgent();
   try {

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { firstLine, go, procState, removeTree, Shells } from "./cgroups-procs.ts";
 import { detectLayout } from "../../src/cgroups/detect.ts";
 import { newManager, type CgroupManager } from "../../src/cgroups/manager.ts";
+import { missing } from "../helpers/require.ts";
 
 const ROOT = "/sys/fs/cgroup";
 const layout = detectLayout();
@@ -33,7 +34,7 @@ afterEach(async () => {
   for (const m of mounts) removeTree(join(m.mountPoint, PREFIX));
 });
 
-describe.skipIf(!usable)("cgroup v1 manager on this host", () => {
+describe.skipIf(missing({ "root with cgroup v1 controllers cpu, cpuacct, cpuset, memory, pids, freezer, devices": usable }))("cgroup v1 manager on this host", () => {
   function manager(): { m: CgroupManager; rel: string } {
     const rel = `${PREFIX}/ctr-${++seq}`;
     return { m: newManager({ version: 1, cgroupsPath: "/" + rel, containerId: `ctr-${seq}`, root: ROOT }), rel };

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { firstLine, go, procState, removeTree, Shells } from "./cgroups-procs.ts";
 import { detectLayout } from "../../src/cgroups/detect.ts";
 import { newManager, type CgroupManager } from "../../src/cgroups/manager.ts";
+import { missing } from "../helpers/require.ts";
 
 const v2Mount = detectLayout().v2?.mountPoint;
 const usable = process.getuid?.() === 0 && v2Mount !== undefined;
@@ -39,7 +40,7 @@ afterAll(() => {
   if (added.length) writeFileSync(join(ROOT, "cgroup.subtree_control"), added.map((c) => "-" + c).join(" "));
 });
 
-describe.skipIf(!usable)("cgroup v2 manager on this host's cgroup2 mount", () => {
+describe.skipIf(missing({ "root with a cgroup2 mount": usable }))("cgroup v2 manager on this host's cgroup2 mount", () => {
   function manager(): { m: CgroupManager; rel: string } {
     const rel = `${PREFIX}/ctr-${++seq}`;
     return { m: newManager({ version: 2, cgroupsPath: "/" + rel, containerId: `ctr-${seq}`, root: ROOT }), rel };

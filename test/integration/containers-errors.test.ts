@@ -8,6 +8,7 @@ import { AgentService, type grpc } from "../../src/gen/index.ts";
 import { encodeRequest } from "../../src/ttrpc/envelope.ts";
 import { encodeFrame, FrameType } from "../../src/ttrpc/frame.ts";
 import { childrenOf, Code, eventually, failure, fdCount, fdTargets, isRoot, readAll, rpc, useHarness, text, type Harness } from "./containers-harness.ts";
+import { missing } from "../helpers/require.ts";
 
 let h: Harness;
 const cids = new Set<string>();
@@ -23,7 +24,7 @@ function spec(cid: string, args: string[] = ["true"], edit: (s: grpc.ISpec) => v
   return s;
 }
 
-describe.skipIf(!isRoot)("bad requests get exact statuses and leave nothing behind", () => {
+describe.skipIf(missing({ root: isRoot }))("bad requests get exact statuses and leave nothing behind", () => {
   useHarness(cids, (x) => {
     h = x;
   });
@@ -144,7 +145,7 @@ describe.skipIf(!isRoot)("bad requests get exact statuses and leave nothing behi
   });
 });
 
-describe.skipIf(!isRoot)("clients that vanish mid-call", () => {
+describe.skipIf(missing({ root: isRoot }))("clients that vanish mid-call", () => {
   useHarness(cids, (x) => {
     h = x;
   });

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdir
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AgentService, type AgentRequest, type AgentResponse, type AgentServiceTypes, grpc } from "../../src/gen/index.ts";
-import { minimalSpec, type MinimalSpecOptions } from "../../src/container/oci-json.ts";
+import { minimalSpec, type MinimalSpecOptions } from "../../src/ctl/oci-json.ts";
 import type { ISpec } from "../../src/container/oci-types.ts";
 import { TtrpcClient } from "../../src/ttrpc/client.ts";
 import { Code, RpcError } from "../../src/ttrpc/status.ts";
@@ -115,9 +115,21 @@ function v1Hierarchies(): string[] {
     .map((e) => join("/sys/fs/cgroup", e.name));
 }
 
-/** Existing v1 cgroup directories (one per hierarchy) for a path relative to the hierarchy roots. */
+/** The cgroup2 mount (/sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on a hybrid one). */
+function v2Root(): string | undefined {
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const f = line.split(" ");
+    const sep = f.indexOf("-");
+    if (sep > 0 && f[sep + 1] === "cgroup2") return f[4];
+  }
+  return undefined;
+}
+
+/** Existing cgroup directories for a path relative to the hierarchy roots: one per v1 hierarchy,
+ *  then the cgroup2 one, so the leftover checks hold on v1, hybrid and unified hosts alike. */
 export function cgroupDirs(rel: string): string[] {
-  return v1Hierarchies().map((h) => join(h, rel)).filter((d) => existsSync(d));
+  const v2 = v2Root();
+  return [...v1Hierarchies(), ...(v2 ? [v2] : [])].map((h) => join(h, rel)).filter((d) => existsSync(d));
 }
 
 /** Polls `f` until it returns true (or throws the last failure after `ms`). */
@@ -143,6 +155,7 @@ export function killAndRemoveCgroups(rel: string): void {
       try {
         // A frozen task does not die until thawed.
         if (d.includes("/freezer/")) writeFileSync(join(d, "freezer.state"), "THAWED");
+        else if (existsSync(join(d, "cgroup.freeze"))) writeFileSync(join(d, "cgroup.freeze"), "0");
       } catch {
         // not a freezer dir any more
       }

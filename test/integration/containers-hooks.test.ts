@@ -7,6 +7,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { grpc } from "../../src/gen/index.ts";
 import { cgroupDirs, Code, failure, isRoot, rpc, useHarness, type Harness } from "./containers-harness.ts";
+import { missing } from "../helpers/require.ts";
 
 let h: Harness;
 let recorder: string;
@@ -27,7 +28,7 @@ function logLines(log: string): string[] {
   return existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").filter(Boolean) : [];
 }
 
-describe.skipIf(!isRoot)("OCI hooks", () => {
+describe.skipIf(missing({ root: isRoot }))("OCI hooks", () => {
   useHarness(cids, (x) => {
     h = x;
     // Appends "<kind> <id> <status> <env>" from the state JSON on stdin.
@@ -70,7 +71,7 @@ describe.skipIf(!isRoot)("OCI hooks", () => {
 
   test("a failing prestart hook fails CreateContainer, names the hook, and leaves nothing behind", async () => {
     const log = join(h.dir, "fail.log");
-    const failing = script("failing-hook", "cat > /dev/null; exit 3");
+    const failing = script("failing-hook", "cat > /dev/null; echo 'no license to hook' >&2; exit 3");
     const spec = h.spec(["true"], { cid: "badhook" });
     spec.Hooks = { Prestart: [hook("prestart", log), { Path: failing, Args: [failing] }], CreateRuntime: [hook("createRuntime", log)] };
     cids.add("badhook");
@@ -78,7 +79,7 @@ describe.skipIf(!isRoot)("OCI hooks", () => {
     expect(f.code).toBe(Code.INTERNAL);
     expect(f.message).toContain("prestart hook #1");
     expect(f.message).toContain(failing);
-    expect(f.message).toContain("exit status 3");
+    expect(f.message).toContain("exit status 3: no license to hook"); // its stderr, for the operator
     expect(logLines(log)).toEqual(["prestart badhook creating prestart"]); // the rest did not run
     expect(cgroupDirs(`${h.cgroupPrefix}/badhook`)).toEqual([]);
     // The id is free again.

@@ -7,6 +7,7 @@ import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
 import { getPipeSize } from "../../src/sys/pipe.ts";
 import { join } from "node:path";
 import type { grpc } from "../../src/gen/index.ts";
+import { missing } from "../helpers/require.ts";
 
 let h: Harness;
 const cids = new Set<string>();
@@ -27,7 +28,7 @@ async function exec(cid: string, execId: string, args: string[], o: { terminal?:
   await rpc(h.c, "ExecProcess", { container_id: cid, exec_id: execId, process: proc(args, o) });
 }
 
-describe.skipIf(!isRoot)("container processes and stdio", () => {
+describe.skipIf(missing({ root: isRoot }))("container processes and stdio", () => {
   useHarness(cids, (x) => {
     h = x;
   });
@@ -165,7 +166,7 @@ describe.skipIf(!isRoot)("container processes and stdio", () => {
   }, 60_000);
 });
 
-describe.skipIf(!isRoot)("container_pipe_size", () => {
+describe.skipIf(missing({ root: isRoot }))("container_pipe_size", () => {
   let hp: Harness;
   beforeAll(async () => {
     hp = await startHarness({ toml: "container_pipe_size = 262144" });

@@ -5,11 +5,12 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cgroupDirs, childrenOf, Code, failure, fdCount, fdTargets, isRoot, readAll, rpc, useHarness, text, type Harness } from "./containers-harness.ts";
+import { missing } from "../helpers/require.ts";
 
 let h: Harness;
 const cids = new Set<string>();
 
-describe.skipIf(!isRoot)("container lifecycle", () => {
+describe.skipIf(missing({ root: isRoot }))("container lifecycle", () => {
   useHarness(cids, (x) => {
     h = x;
   });

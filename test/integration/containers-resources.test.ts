@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { grpc } from "../../src/gen/index.ts";
 import { Code, eventually, failure, isRoot, readAll, rpc, useHarness, text, type Harness } from "./containers-harness.ts";
+import { missing } from "../helpers/require.ts";
 
 let h: Harness;
 const cids = new Set<string>();
@@ -23,7 +24,7 @@ async function run(cid: string, args: string[], resources: grpc.ILinuxResources)
   await rpc(h.c, "StartContainer", { container_id: cid });
 }
 
-describe.skipIf(!isRoot)("container resources (cgroup v1)", () => {
+describe.skipIf(missing({ root: isRoot }))("container resources (cgroup v1)", () => {
   useHarness(cids, (x) => {
     h = x;
   });

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import type { grpc } from "../../src/gen/index.ts";
 import { cgroupDirs, childrenOf, Code, failure, isRoot, readAll, rpc, startHarness, text, type Harness } from "./containers-harness.ts";
+import { missing } from "../helpers/require.ts";
 
 let h: Harness | undefined;
 
@@ -20,7 +21,7 @@ async function execOut(hh: Harness, cid: string, execId: string, script: string)
   return out;
 }
 
-describe.skipIf(!isRoot)("sandbox", () => {
+describe.skipIf(missing({ root: isRoot }))("sandbox", () => {
   afterEach(async () => {
     await h?.stop();
     h = undefined;

@@ -6,6 +6,7 @@ import { readlinkSync } from "node:fs";
 import type { grpc } from "../../src/gen/index.ts";
 import { isRoot, readAll, rpc, useHarness, text, type Harness } from "./containers-harness.ts";
 import { TESTER_GID, TESTER_UID } from "../fixtures/busybox.ts";
+import { missing } from "../helpers/require.ts";
 
 let h: Harness;
 const cids = new Set<string>();
@@ -34,7 +35,7 @@ const CAP_NET_BIND_SERVICE = 10;
 const CAP_AUDIT_WRITE = 29;
 const MINIMAL_CAPS = ((1n << BigInt(CAP_KILL)) | (1n << BigInt(CAP_NET_BIND_SERVICE)) | (1n << BigInt(CAP_AUDIT_WRITE))).toString(16).padStart(16, "0");
 
-describe.skipIf(!isRoot)("container identity and confinement", () => {
+describe.skipIf(missing({ root: isRoot }))("container identity and confinement", () => {
   useHarness(cids, (x) => {
     h = x;
   });

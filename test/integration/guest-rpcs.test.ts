@@ -6,6 +6,7 @@ import { TtrpcClient } from "../../src/ttrpc/client.ts";
 import { Code } from "../../src/ttrpc/status.ts";
 import { COPY_BASE } from "../../src/guest/copy-file.ts";
 import { failure, startAgent, type RunningAgent } from "../helpers/agent.ts";
+import { missing } from "../helpers/require.ts";
 
 const isRoot = process.getuid?.() === 0;
 let agent: RunningAgent;
@@ -31,7 +32,7 @@ test("GetGuestDetails names the agent version and that it is not the init", asyn
   expect(out.agent_details?.init_daemon).toBe(false);
 });
 
-test.skipIf(!isRoot)("CopyFile writes below the shared directory and nowhere else", async () => {
+test.skipIf(missing({ root: isRoot }))("CopyFile writes below the shared directory and nowhere else", async () => {
   const data = Buffer.from("nameserver 10.0.0.1\n");
   const req = { path: `${sub}/resolv.conf`, file_size: data.length, file_mode: 0o100644, dir_mode: 0o750, uid: 0, gid: 0, offset: 0, data };
   expect((await failure(call("CopyFile", grpc.CopyFileRequest, req))).code).toBe(Code.OK);
@@ -50,6 +51,6 @@ test("SetGuestDateTime is refused outside a VM (the agent is not PID 1)", async 
   expect(msg).toContain("PID 1");
 });
 
-test.skipIf(!isRoot)("ReseedRandomDev accepts bytes", async () => {
+test.skipIf(missing({ root: isRoot }))("ReseedRandomDev accepts bytes", async () => {
   expect((await failure(call("ReseedRandomDev", grpc.ReseedRandomDevRequest, { data: Buffer.alloc(64, 7) }))).code).toBe(Code.OK);
 });

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildInteropClient, goAvailable } from "../interop/build.ts";
 import { childrenOf, isRoot, startHarness, type Harness } from "./containers-harness.ts";
+import { missing } from "../helpers/require.ts";
 
 let h: Harness;
 let bin: string;
@@ -20,7 +21,7 @@ async function scenarios(...names: string[]): Promise<Record<string, any>[]> {
   return lines.map((l) => JSON.parse(l));
 }
 
-describe.skipIf(!goAvailable() || !isRoot)("Go ttRPC client drives containers", () => {
+describe.skipIf(missing({ "Go with containerd ttrpc": goAvailable(), root: isRoot }))("Go ttRPC client drives containers", () => {
   beforeAll(async () => {
     bin = buildInteropClient();
     h = await startHarness();

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildInteropClient, goAvailable } from "../interop/build.ts";
 import { startAgent, type RunningAgent } from "../helpers/agent.ts";
+import { missing } from "../helpers/require.ts";
 
 const haveGo = goAvailable();
 let agent: RunningAgent;
@@ -15,7 +16,7 @@ function runScenarios(...scenarios: string[]): Record<string, any>[] {
   return lines.map((l) => JSON.parse(l));
 }
 
-describe.skipIf(!haveGo)("Go ttRPC client", () => {
+describe.skipIf(missing({ "Go with containerd ttrpc (golang-go, golang-github-containerd-ttrpc-dev)": haveGo }))("Go ttRPC client", () => {
   beforeAll(async () => {
     bin = buildInteropClient();
     agent = await startAgent();

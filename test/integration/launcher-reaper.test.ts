@@ -9,6 +9,7 @@ import { decodeStatus, exitCode, installReaper, onExit, reapNow, stopReaper } fr
 import { closeFd, pipe, setNonBlocking } from "../../src/sys/pipe.ts";
 import { C } from "../../src/sys/libc.ts";
 import { Level, log } from "../../src/log/logger.ts";
+import { missing } from "../helpers/require.ts";
 
 const isRoot = process.getuid?.() === 0;
 
@@ -32,7 +33,7 @@ describe("exit status decoding", () => {
   });
 });
 
-describe.skipIf(!isRoot)("reaper (root)", () => {
+describe.skipIf(missing({ root: isRoot }))("reaper (root)", () => {
   beforeAll(() => installReaper());
   afterAll(() => stopReaper());
 

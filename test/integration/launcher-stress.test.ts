@@ -8,6 +8,7 @@ import { abortInit, createInit, spawn, startInit } from "../../src/sys/launcher.
 import type { LaunchPlan } from "../../src/sys/launch-plan.ts";
 import { exitCode, installReaper, onExit, stopReaper } from "../../src/sys/reaper.ts";
 import { makeBusyboxRootfs } from "../fixtures/busybox.ts";
+import { missing } from "../helpers/require.ts";
 
 const isRoot = process.getuid?.() === 0;
 const CYCLES = 200;
@@ -49,7 +50,7 @@ function childCount(): number {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-describe.skipIf(!isRoot)("launcher stress (root)", () => {
+describe.skipIf(missing({ root: isRoot }))("launcher stress (root)", () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "kl-stress-"));
     rootfs = await makeBusyboxRootfs(join(work, "rootfs"));

@@ -9,6 +9,7 @@ import { Logger } from "../../src/log/logger.ts";
 import { TtrpcClient } from "../../src/ttrpc/client.ts";
 import { TtrpcServer } from "../../src/ttrpc/server.ts";
 import { Code, RpcError } from "../../src/ttrpc/status.ts";
+import { missing } from "../helpers/require.ts";
 
 const quiet = Logger.create();
 quiet.setSink(() => {});
@@ -106,7 +107,7 @@ test("connecting to nothing fails with UNAVAILABLE naming the address", async ()
 
 const hasVsock = existsSync("/dev/vsock");
 
-test.skipIf(!hasVsock)("vsock: listener binds on CID any; a second bind of the port fails with EADDRINUSE", async () => {
+test.skipIf(missing({ "/dev/vsock (vsock module)": hasVsock }))("vsock: listener binds on CID any; a second bind of the port fails with EADDRINUSE", async () => {
   const port = 20000 + (process.pid % 20000);
   const s = echoServer();
   await s.listen(`vsock://-1:${port}`);
@@ -118,7 +119,7 @@ test.skipIf(!hasVsock)("vsock: listener binds on CID any; a second bind of the p
   await other.listen(`vsock://-1:${port}`);
 });
 
-test.skipIf(!hasVsock)("vsock client: an unreachable peer fails within the timeout (no host loopback)", async () => {
+test.skipIf(missing({ "/dev/vsock (vsock module)": hasVsock }))("vsock client: an unreachable peer fails within the timeout (no host loopback)", async () => {
   const t0 = performance.now();
   // CID 1 (local loopback) exists only with vsock_loopback loaded: ECONNRESET/ENODEV or a timeout.
   const e = await TtrpcClient.connect("vsock://1:1", { timeoutMs: 300 }).catch((x) => x);

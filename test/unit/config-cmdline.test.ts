@@ -120,7 +120,7 @@ describe("bad values: a problem naming the option and value; the default is kept
     ["agent.container_pipe_size=4294967296", 'agent.container_pipe_size: "4294967296" is too large', {}],
     ["agent.container_pipe_size=foobar", 'agent.container_pipe_size: "foobar" is not a number of bytes', {}],
     ["agent.server_addr=", 'agent.server_addr: "" is not a server address', {}],
-    ["agent.server_addr=tcp://1.2.3.4:1", 'agent.server_addr: "tcp://1.2.3.4:1" is not a server address: unknown scheme', {}],
+    ["agent.server_addr=tcp://1.2.3.4:1", 'agent.server_addr: "tcp://1.2.3.4:1" is not a server address: the agent does not listen on tcp', {}],
     ["agent.config_file=", 'agent.config_file: "" is not a file path', {}],
   ];
   test.each(cases)("%p", (text, message, want) => {

@@ -164,7 +164,7 @@ describe("fatal only for --config problems outside init mode", () => {
   test.each([
     ["bad value", "log_level = 'loud'", "log_level"],
     ["invalid TOML", "log_level = ", "invalid TOML"],
-    ["unknown endpoint", "[endpoints]\nallowed = ['Nope']", "Nope"],
+    ["endpoint that is not a string", "[endpoints]\nallowed = [7]", "allowed[0]"],
   ])("--config with %s: fatal, the problem is reported", (_what, text, needle) => {
     const file = write("bad.toml", text);
     const r = loadConfig({ argv: ["--config", file], env: {}, initMode: false, cmdlinePath: write("c6", "") });
@@ -250,4 +250,15 @@ test("warnings from the cmdline and the file are passed on", () => {
   const r = loadConfig({ argv: [], env: {}, initMode: false, cmdlinePath: write("c10", `agent.frobnicate agent.config_file=${file}`) });
   expect(r.problems).toEqual([]);
   expect(r.warnings.map((w) => w.key)).toEqual(["agent.frobnicate", "colour"]);
+});
+
+test("--config with an endpoint of no known request: a warning naming it, not fatal (Kata ignores it)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "cfg-"));
+  const file = join(dir, "a.toml");
+  writeFileSync(file, "[endpoints]\nallowed = ['PullImageRequest', 'CheckRequest']");
+  const r = loadConfig({ argv: ["--config", file], env: {}, initMode: false, cmdlinePath: join(dir, "none") });
+  expect(r.fatal).toBe(false);
+  expect(r.problems).toEqual([]);
+  expect(r.warnings.map((w) => w.message).join("\n")).toContain("PullImageRequest");
+  rmSync(dir, { recursive: true });
 });

@@ -1,6 +1,7 @@
 // The TOML config file: every key, each accepted form, bad values (problem naming file, key,
 // value), unknown keys (warnings), invalid TOML (Bun's message plus the line), [endpoints].
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseTomlConfig } from "../../src/config/toml.ts";
 import { defaultConfig, type AgentConfig } from "../../src/config/types.ts";
@@ -74,7 +75,7 @@ describe("bad values: problem names file, key and value; default kept", () => {
     ["log_vport = 4294967296", "config.toml: log_vport: 4294967296 is too large"],
     ["container_pipe_size = -1", "config.toml: container_pipe_size: -1 must not be negative"],
     ["container_pipe_size = 0.5", "config.toml: container_pipe_size: 0.5 is not a whole number of bytes"],
-    ['server_addr = "somewhere"', 'config.toml: server_addr: "somewhere" is not a server address: no scheme'],
+    ['server_addr = "somewhere"', 'config.toml: server_addr: "somewhere" is not a server address: expected scheme://'],
     ["server_addr = 1024", "config.toml: server_addr: 1024 is not a string"],
     ["log_level = 1979-05-27T07:32:00Z", "config.toml: log_level: 1979-05-27T07:32:00Z is not a string"],
   ];
@@ -148,16 +149,16 @@ describe("[endpoints] allowed", () => {
     expect(isEndpointAllowed(r.config, "CheckRequest")).toBe(true);
   });
 
-  test("bad entries are problems and left out; good ones stay", () => {
+  test("names of no request are warned about and ignored (as Kata); a non-string is a problem; good ones stay", () => {
     const r = parseTomlConfig(
       '[endpoints]\nallowed = ["StartContainerRequest", "CreateContainer", "Bogus", 7, "GetGuestDetails"]',
       "c.toml",
     );
-    expect(r.problems.map((p) => p.message)).toEqual([
-      "c.toml: endpoints.allowed[3]: 7 is not a request name (a string)",
-      'c.toml: endpoints.allowed: "CreateContainer" is a method name, not a request type name (did you mean "CreateContainerRequest"?)',
-      'c.toml: endpoints.allowed: "Bogus" is not a request type name of grpc.AgentService or grpc.Health (e.g. "CreateContainerRequest")',
-      'c.toml: endpoints.allowed: "GetGuestDetails" is a method name, not a request type name (did you mean "GuestDetailsRequest"?)',
+    expect(r.problems.map((p) => p.message)).toEqual(["c.toml: endpoints.allowed[3]: 7 is not a request name (a string)"]);
+    expect(r.warnings.map((p) => p.message)).toEqual([
+      'c.toml: endpoints.allowed: "CreateContainer" is a method name, not a request type name (did you mean "CreateContainerRequest"?); ignored',
+      'c.toml: endpoints.allowed: "Bogus" is not a request type name of grpc.AgentService or grpc.Health (e.g. "CreateContainerRequest"); ignored',
+      'c.toml: endpoints.allowed: "GetGuestDetails" is a method name, not a request type name (did you mean "GuestDetailsRequest"?); ignored',
     ]);
     expect(r.config.endpoints.allowed).toEqual(new Set(["StartContainerRequest"]));
   });
@@ -181,7 +182,7 @@ describe("[endpoints] allowed", () => {
   test("a custom set of known names can be given", () => {
     const r = parseTomlConfig('[endpoints]\nallowed = ["FooRequest", "CreateContainerRequest"]', "c.toml", new Set(["FooRequest"]));
     expect(r.config.endpoints.allowed).toEqual(new Set(["FooRequest"]));
-    expect(r.problems.length).toBe(1);
+    expect(r.warnings.length).toBe(1);
   });
 });
 
@@ -193,4 +194,14 @@ test("the sample config parses cleanly to a unix socket and debug logging", asyn
   expect(r.config.serverAddr).toBe("unix:///run/kata-agent-ts/agent.sock");
   expect(r.config.logLevel).toBe(Level.Debug);
   expect(r.config.endpoints.allowed).toBeNull();
+});
+
+test("Kata's all-endpoints sample loads unchanged: foreign request names are warnings, the rest allowed", () => {
+  const path = join(import.meta.dir, "../fixtures/config/kata-all-endpoints.toml");
+  const r = parseTomlConfig(readFileSync(path, "utf8"), path);
+  expect(r.problems).toEqual([]);
+  expect(r.warnings.map((w) => w.value)).toEqual(["PullImageRequest", "StartTracingRequest", "StopTracingRequest"]);
+  expect(r.config.endpoints.allowed?.has("CreateContainerRequest")).toBe(true);
+  expect(r.config.endpoints.allowed?.size).toBe(30);
+  expect(r.config.devMode).toBe(true);
 });

@@ -8,7 +8,8 @@ import {
   parseTimeoutText,
   parseVportText,
 } from "../../src/config/values.ts";
-import { parseServerAddr, VMADDR_CID_ANY } from "../../src/config/server-addr.ts";
+import { parseServerAddr } from "../../src/config/server-addr.ts";
+import { VMADDR_CID_ANY } from "../../src/sys/consts.ts";
 
 describe("parseGoDuration (Go's time.ParseDuration grammar, in ms)", () => {
   const good: [string, number][] = [
@@ -138,26 +139,27 @@ describe("parseServerAddr", () => {
     ["vsock://-1:1024", { kind: "vsock", cid: VMADDR_CID_ANY, port: 1024 }],
     ["vsock://3:2048", { kind: "vsock", cid: 3, port: 2048 }],
     ["vsock://8:0", { kind: "vsock", cid: 8, port: 0 }],
-    ["unix:///tmp/foo.socket", { kind: "unix", path: "/tmp/foo.socket", abstract: false }],
-    ["unix://@/tmp/foo.socket", { kind: "unix", path: "/tmp/foo.socket", abstract: true }],
-    ["unix://@kata", { kind: "unix", path: "kata", abstract: true }],
-    ["unix://rel.sock", { kind: "unix", path: "rel.sock", abstract: false }],
+    ["unix:///tmp/foo.socket", { kind: "unix", path: "/tmp/foo.socket" }],
+    ["unix://@/tmp/foo.socket", { kind: "abstract", name: "/tmp/foo.socket" }],
+    ["unix://@kata", { kind: "abstract", name: "kata" }],
   ] as const)("%p parses", (text, addr) => {
     expect(parseServerAddr(text)).toEqual({ ok: true, addr });
   });
 
   test.each([
-    ["", "no scheme"],
-    ["foo", "no scheme"],
-    ["=", "no scheme"],
-    ["tcp://1.2.3.4:5", 'unknown scheme "tcp"'],
+    ["", "expected scheme://"],
+    ["foo", "expected scheme://"],
+    ["=", "expected scheme://"],
+    ["tcp://1.2.3.4:5", "does not listen on tcp"],
+    ["ftp://x", 'unknown scheme "ftp"'],
     ["vsock://-1", "CID:PORT"],
-    ["vsock://x:1", "CID:PORT"],
-    ["vsock://-2:1", "CID:PORT"],
-    ["vsock://4294967296:1", "CID out of range"],
-    ["vsock://3:4294967296", "port out of range"],
-    ["unix://", "empty socket path"],
-    ["unix://@", "empty socket path"],
+    ["vsock://x:1", "is not a number"],
+    ["vsock://-2:1", "CID must be -1"],
+    ["vsock://4294967296:1", "CID must be -1"],
+    ["vsock://3:4294967296", "port must be"],
+    ["unix://", "absolute path"],
+    ["unix://@", "empty abstract socket name"],
+    ["unix://rel.sock", "absolute path"],
     [`unix:///${"x".repeat(107)}`, "longer than 107"],
   ])("%p is rejected (%s)", (text, why) => {
     const r = parseServerAddr(text);

@@ -154,7 +154,7 @@ describe("resolveDevices: bad input", () => {
     });
   }
   test("specWithGuestDevices end to end on the fake tree", async () => {
-    const out = await specWithGuestDevices(baseSpec(), [{ id: "02/00", type: "blk", container_path: "/dev/xvda" }], 100, f);
+    const out = await specWithGuestDevices(baseSpec(), [{ id: "02/00", type: "blk", vmPath: "", containerPath: "/dev/xvda", options: [] }], 100, f);
     expect(out.Linux!.Devices![0]).toMatchObject({ Major: 254, Minor: 0 });
   });
 });

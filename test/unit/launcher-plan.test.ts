@@ -104,9 +104,11 @@ describe("launchFailure messages", () => {
     expect(e.step).toBe("pivot-root");
     expect(e.code).toBe("");
   });
-  test("step numbers match launch.c's enum", async () => {
+  test("step numbers match the C enum (launch/steps.h) and the gate's STEP_EXEC", async () => {
     // Every `ST_NAME = n` in the C enum lines up with STEPS[n].
-    const c = await Bun.file(new URL("../../src/sys/native/launch.c", import.meta.url)).text();
+    const c = await Bun.file(new URL("../../src/sys/native/launch/steps.h", import.meta.url)).text();
+    const gate = await Bun.file(new URL("../../src/sys/native/gate.c", import.meta.url)).text();
+    expect(Number(gate.match(/#define STEP_EXEC (\d+)/)?.[1])).toBe(STEPS.indexOf("execve"));
     const pairs = [...c.matchAll(/ST_([A-Z_]+) = (\d+)/g)].map((m) => [m[1]!.toLowerCase().replaceAll("_", "-"), Number(m[2])] as const);
     expect(pairs.length).toBe(STEPS.length);
     const cName = (s: string) => ({ exec: "execve", "gate-exec": "gate-execve" } as Record<string, string>)[s] ?? s;

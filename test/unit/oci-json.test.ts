@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { grpc } from "../../src/gen/index.ts";
 import { messageType } from "../../src/ctl/schema.ts";
-import { loadBundleSpec, minimalOciConfig, minimalSpec, ociConfigToSpec } from "../../src/container/oci-json.ts";
+import { loadBundleSpec, minimalOciConfig, minimalSpec, ociConfigToSpec } from "../../src/ctl/oci-json.ts";
 import { SpecError } from "../../src/container/spec-error.ts";
 import { validateSpec } from "../../src/container/spec-validate.ts";
 

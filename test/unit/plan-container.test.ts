@@ -5,10 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { capsToMask } from "../../src/container/caps.ts";
 import { MS } from "../../src/container/mount-options.ts";
-import { minimalSpec } from "../../src/container/oci-json.ts";
+import { minimalSpec } from "../../src/ctl/oci-json.ts";
 import type { ISpec } from "../../src/container/oci-types.ts";
 import { planContainer, planExec, type ContainerPlanOptions } from "../../src/container/plan.ts";
+import { validateSpec } from "../../src/container/spec-validate.ts";
 import { SpecError } from "../../src/container/spec-error.ts";
+
+/** The planner takes validated specs only; validation errors come out here as they do in Container.create. */
+const plan_ = (s: ISpec, o: ContainerPlanOptions) => planContainer(validateSpec(s), o);
 
 let bundle: string;
 let rootfs: string;
@@ -57,7 +61,7 @@ function specError(f: () => unknown): SpecError {
 }
 
 describe("planContainer for runc's default spec", () => {
-  const plan = () => planContainer(spec(), opts());
+  const plan = () => plan_(spec(), opts());
 
   test("namespaces: all new, in spec order", () => {
     expect(plan().namespaces).toEqual([{ kind: "pid" }, { kind: "net" }, { kind: "ipc" }, { kind: "uts" }, { kind: "mount" }]);
@@ -118,22 +122,22 @@ describe("planContainer for runc's default spec", () => {
 
 describe("planContainer options and spec variants", () => {
   test("shared sandbox pid namespace", () => {
-    const p = planContainer(spec(), opts({ sandboxPidnsPath: "/proc/77/ns/pid" }));
+    const p = plan_(spec(), opts({ sandboxPidnsPath: "/proc/77/ns/pid" }));
     expect(p.namespaces[0]).toEqual({ kind: "pid", path: "/proc/77/ns/pid" });
   });
   test("a pid namespace is added when the spec has none (Kata always gives one)", () => {
     const s = spec();
     s.Linux!.Namespaces = s.Linux!.Namespaces!.filter((n) => n.Type !== "pid");
-    expect(planContainer(s, opts()).namespaces.filter((n) => n.kind === "pid")).toEqual([{ kind: "pid" }]);
+    expect(plan_(s, opts()).namespaces.filter((n) => n.kind === "pid")).toEqual([{ kind: "pid" }]);
   });
   test("joined uts namespace: no hostname", () => {
-    const p = planContainer(spec(), opts({ sharedNamespacePaths: { uts: "/proc/1/ns/uts", ipc: "/proc/1/ns/ipc" } }));
+    const p = plan_(spec(), opts({ sharedNamespacePaths: { uts: "/proc/1/ns/uts", ipc: "/proc/1/ns/ipc" } }));
     expect(p.namespaces).toContainEqual({ kind: "uts", path: "/proc/1/ns/uts" });
     expect(p.namespaces).toContainEqual({ kind: "ipc", path: "/proc/1/ns/ipc" });
     expect(p.hostname).toBeUndefined();
   });
   test("cgroup v1: tmpfs, per-hierarchy binds, read-only last", () => {
-    const p = planContainer(spec(), opts({
+    const p = plan_(spec(), opts({
       cgroups: { version: 1, controllers: [
         { name: "memory", hostPath: "/sys/fs/cgroup/memory/c1" },
         { name: "cpu,cpuacct", hostPath: "/sys/fs/cgroup/cpu,cpuacct/c1" },
@@ -158,7 +162,7 @@ describe("planContainer options and spec variants", () => {
       { destination: "/etc/hosts", source: "hosts", type: "bind", options: ["rbind", "ro", "rprivate"] },
       { destination: "/data", source: join(bundle, "data"), type: "none", options: ["bind"] },
     );
-    const [hosts, data] = planContainer(s, opts()).mounts.slice(-2);
+    const [hosts, data] = plan_(s, opts()).mounts.slice(-2);
     expect(hosts).toEqual({
       source: join(bundle, "hosts"), target: "/etc/hosts", fstype: "bind", flags: MS.BIND | MS.REC | MS.RDONLY, data: "",
       propagation: MS.PRIVATE | MS.REC, remountFlags: MS.BIND | MS.RDONLY | MS.REMOUNT, targetIsFile: true,
@@ -173,13 +177,13 @@ describe("planContainer options and spec variants", () => {
       { destination: "/etc/resolv.conf", source: join(bundle, "hosts"), type: "bind", options: ["bind"] },
       { destination: "/escape/x", source: "tmpfs", type: "tmpfs", options: [] },
     );
-    const m = planContainer(s, opts()).mounts.slice(-2);
+    const m = plan_(s, opts()).mounts.slice(-2);
     expect(m.map((x) => x.target)).toEqual(["/run/resolv.conf", "/tmp/x"]);
   });
   test("missing bind source", () => {
     const s = spec();
     s.Mounts!.push({ destination: "/x", source: "no-such-dir", type: "bind", options: ["rbind"] });
-    const e = specError(() => planContainer(s, opts()));
+    const e = specError(() => plan_(s, opts()));
     expect(e.field).toBe("Spec.Mounts[7].source");
     expect(e.message).toContain(join(bundle, "no-such-dir"));
   });
@@ -187,14 +191,14 @@ describe("planContainer options and spec variants", () => {
     const s = spec();
     s.Mounts = s.Mounts!.filter((m) => !m.destination!.startsWith("/dev"));
     s.Mounts.push({ destination: "/dev", source: join(bundle, "data"), type: "bind", options: ["rbind"] });
-    const p = planContainer(s, opts());
+    const p = plan_(s, opts());
     expect(p.devices).toEqual([]);
     expect(p.symlinks).toEqual([]);
   });
   test("/dev is never mounted read-only", () => {
     const s = spec();
     s.Mounts![1]!.options!.push("ro");
-    expect(planContainer(s, opts()).mounts[1]!.flags & MS.RDONLY).toBe(0);
+    expect(plan_(s, opts()).mounts[1]!.flags & MS.RDONLY).toBe(0);
   });
   test("spec devices: added, override defaults, 'u' is a char device, mode 0 means 0666", () => {
     const s = spec();
@@ -202,7 +206,7 @@ describe("planContainer options and spec variants", () => {
       { Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229, FileMode: 0o20660, UID: 0, GID: 5 },
       { Path: "/dev/null", Type: "u", Major: 1, Minor: 3, FileMode: 0 },
     ];
-    const d = planContainer(s, opts()).devices;
+    const d = plan_(s, opts()).devices;
     expect(d).toContainEqual({ path: "/dev/fuse", type: "c", major: 10, minor: 229, mode: 0o660, uid: 0, gid: 5 });
     expect(d.filter((x) => x.path === "/dev/null")).toEqual([{ path: "/dev/null", type: "c", major: 1, minor: 3, mode: 0o666, uid: 0, gid: 0 }]);
     expect(d.length).toBe(7);
@@ -216,7 +220,7 @@ describe("planContainer options and spec variants", () => {
     s.Root!.Readonly = true;
     s.Linux!.RootfsPropagation = "rshared";
     s.Linux!.Sysctl = { "net.ipv4.ping_group_range": "0 0" };
-    const p = planContainer(s, opts());
+    const p = plan_(s, opts());
     expect([p.uid, p.gid, p.additionalGids]).toEqual([33, 33, [4]]);
     expect(p.env).toEqual(["HOME=/srv", "A=b=c"]);
     expect(p.oomScoreAdj).toBe(-500);
@@ -229,20 +233,20 @@ describe("planContainer options and spec variants", () => {
   test("no Capabilities: the process keeps the agent's (null)", () => {
     const s = spec();
     s.Process!.Capabilities = null;
-    expect(planContainer(s, opts()).caps).toBeNull();
+    expect(plan_(s, opts()).caps).toBeNull();
   });
   test("bad command fails the plan (CreateContainer, not Start)", () => {
-    const e = specError(() => planContainer(spec(["nope"]), opts()));
+    const e = specError(() => plan_(spec(["nope"]), opts()));
     expect(e.field).toBe("Spec.Process.Args[0]");
     expect(e.message).toContain("not found in PATH");
   });
   test("validation runs first", () => {
     const s = spec();
     s.Root!.Path = "rootfs";
-    expect(specError(() => planContainer(s, opts())).field).toBe("Spec.Root.Path");
+    expect(specError(() => plan_(s, opts())).field).toBe("Spec.Root.Path");
   });
   test("missing rootfs", () => {
-    expect(specError(() => planContainer(spec(), opts({ rootfsHostPath: join(bundle, "gone") }))).field).toBe("Spec.Root.Path");
+    expect(specError(() => plan_(spec(), opts({ rootfsHostPath: join(bundle, "gone") }))).field).toBe("Spec.Root.Path");
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { minimalSpec } from "../../src/container/oci-json.ts";
+import { minimalSpec } from "../../src/ctl/oci-json.ts";
 import type { ISpec } from "../../src/container/oci-types.ts";
 import { SpecError } from "../../src/container/spec-error.ts";
 import { validateProcess, validateSpec } from "../../src/container/spec-validate.ts";

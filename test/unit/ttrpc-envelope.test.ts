@@ -5,6 +5,7 @@ import { join } from "node:path";
 import {
   decodeRequest, decodeResponse, encodeRequest, encodeResponse, EnvelopeError, type Request,
 } from "../../src/ttrpc/envelope.ts";
+import { missing } from "../helpers/require.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
@@ -92,7 +93,7 @@ describe("Response", () => {
 
 // Cross-check with an independent encoder when protoc is installed (it is on the project machine).
 const protoc = ["/usr/bin/protoc", "/usr/local/bin/protoc"].find(existsSync);
-describe.skipIf(!protoc)("agrees with protoc", () => {
+describe.skipIf(missing({ "protoc (protobuf-compiler)": !!protoc }))("agrees with protoc", () => {
   const dir = mkdtempSync(join(tmpdir(), "ttrpc-proto-"));
   writeFileSync(join(dir, "t.proto"), `syntax = "proto3";
 message KeyValue { string key = 1; string value = 2; }

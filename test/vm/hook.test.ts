@@ -7,6 +7,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hookScript, isStaticElf } from "./initramfs.ts";
+import { missing } from "../helpers/require.ts";
 
 const dynamicAgent = "/usr/bin/env"; // any dynamic ELF will do; the hook does not run it
 const scratch = mkdtempSync(join(tmpdir(), "kata-hook-test-"));
@@ -100,7 +101,7 @@ describe("kata-agent-hook.sh, AGENT_INIT=no (systemd image)", () => {
 });
 
 describe("kata-agent-hook.sh, AGENT_INIT=yes (initrd image)", () => {
-  test.skipIf(!haveCc)("env AGENT_INIT=yes: agent is /sbin/init, /init is the static /proc shim, ctl link; idempotent", () => {
+  test.skipIf(missing({ "a C compiler": haveCc }))("env AGENT_INIT=yes: agent is /sbin/init, /init is the static /proc shim, ctl link; idempotent", () => {
     const rootfs = freshRootfs();
     mustHook([rootfs, "--agent", dynamicAgent], { AGENT_INIT: "yes" });
     expect(readFileSync(join(rootfs, "sbin/init")).equals(readFileSync(dynamicAgent))).toBe(true);

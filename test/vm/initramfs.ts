@@ -8,7 +8,7 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { installModules, repoRoot, VSOCK_MODULES, type HostKernel } from "./kernel.ts";
-import { minimalOciConfig } from "../../src/container/oci-json.ts";
+import { minimalOciConfig } from "../../src/ctl/oci-json.ts";
 
 export const hookScript = join(repoRoot, "osbuilder-hook/kata-agent-hook.sh");
 export const preInitScript = join(import.meta.dir, "pre-init.sh");

@@ -15,7 +15,8 @@ import { extractVmlinux, findHostKernel, locatePayload, repoRoot, resolveModuleO
 import { buildInitramfs, CONTAINER_BUNDLE, isStaticElf, type Initramfs } from "./initramfs.ts";
 import { bootVm, describeBoot, parseMarker, type BootResult, type Machine } from "./qemu.ts";
 import { compileStandin } from "./standin/build.ts";
-import { loadBundleSpec } from "../../src/container/oci-json.ts";
+import { loadBundleSpec } from "../../src/ctl/oci-json.ts";
+import { missing as lacks } from "../helpers/require.ts";
 
 const kernel = findHostKernel();
 const tools = ["qemu-system-x86_64", "cpio", "gzip", "xz", process.env.CC ?? "cc"];
@@ -106,7 +107,7 @@ describe("VM harness pieces (no boot)", () => {
   });
 });
 
-describe.skipIf(!canBoot)(`guest kernel from the host${bootSkip}`, () => {
+describe.skipIf(lacks({ [`VM boot (${missing.join(", ")})`]: canBoot }))(`guest kernel from the host${bootSkip}`, () => {
   test("the bzImage payload decompresses to an ELF vmlinux (cached)", () => {
     const vmlinux = extractVmlinux(kernel!);
     const head = readFileSync(vmlinux).subarray(0, 20);
@@ -124,7 +125,7 @@ describe.skipIf(!canBoot)(`guest kernel from the host${bootSkip}`, () => {
   });
 });
 
-describe.skipIf(!canBoot || !hasAgent)(`VM with the agent as PID 1 (${agentBinary})${agentSkip}`, () => {
+describe.skipIf(lacks({ [`VM boot (${missing.join(", ")})`]: canBoot, [agentBinary]: hasAgent }))(`VM with the agent as PID 1 (${agentBinary})${agentSkip}`, () => {
   // Built once, by whichever test needs it first (a hook would show up as an "(unnamed)" skip).
   // Uncompressed: 2x the size, but under TCG the guest kernel inflating ~60 MiB of gzip costs
   // ~1.3 s of boot, and packing is ~1.5 s faster too.

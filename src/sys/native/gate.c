@@ -15,7 +15,7 @@
  * byte (aborted), 126 bad arguments, 127 execve failed. */
 #define START_FD 3
 #define STATUS_FD 4
-#define STEP_EXEC 37 /* keep in sync with launch.c (enum step) and launcher.ts (STEPS) */
+#define STEP_EXEC 37 /* keep in sync with launch/steps.h (ST_EXEC) and launch-error.ts (STEPS) */
 
 #if defined(__x86_64__)
 #define SYS_read 0

@@ -27,7 +27,9 @@
 /* The kernel's uevent buffer is 2 KiB of environment plus "action@devpath"; leave room. */
 #define MAX_EVENT 16384
 
-int ku_version(void) { return KU_VERSION; }
+#define KU_EXPORT __attribute__((visibility("default")))
+
+KU_EXPORT int ku_version(void) { return KU_VERSION; }
 
 struct reader {
   int sock, out, stop;
@@ -101,7 +103,7 @@ static void *run(void *arg) {
   return 0;
 }
 
-int ku_start(int out_fd, int stop_fd, int rcvbuf) {
+KU_EXPORT int ku_start(int out_fd, int stop_fd, int rcvbuf) {
   int sock = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
   if (sock < 0) return -errno;
   /* A big receive buffer absorbs bursts (a disk with many partitions, a CPU/memory hot-add)

@@ -186,7 +186,7 @@ type containerScenarios struct {
 	cgParent string
 }
 
-// spec is runc's `runc spec` template (what minimalSpec in oci-json.ts produces) for our rootfs.
+// spec is runc's `runc spec` template (what minimalSpec in src/ctl/oci-json.ts produces) for our rootfs.
 func (cs *containerScenarios) spec(cid string, args []string, mem int64) *pb.Spec {
 	caps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
 	res := &pb.LinuxResources{Devices: []*pb.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}

@@ -7,8 +7,8 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import * as v from "valibot";
-import type { ISpec } from "./oci-types.ts";
-import { SpecError, fieldOf } from "./spec-error.ts";
+import type { ISpec } from "../container/oci-types.ts";
+import { SpecError, fieldOf } from "../container/spec-error.ts";
 
 const Str = v.optional(v.string());
 const Bool = v.optional(v.boolean());
