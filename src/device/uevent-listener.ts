@@ -47,7 +47,7 @@ export function memoryOnlineHook(sysRoot: string, log: Logger): (ev: Uevent) => 
  *  only through sysfs. */
 export function startUeventListener(log: Logger, opts: { sysRoot?: string } = {}): Listener {
   if (current?.live) return current;
-  const hub = current?.hub ?? new UeventHub();
+  const hub = current?.hub ?? new UeventHub(log);
   if (!hooked) hub.addHook(memoryOnlineHook(opts.sysRoot ?? "/sys", log));
   hooked = true;
   let sock: UeventSocket;

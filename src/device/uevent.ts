@@ -8,6 +8,7 @@
 // the waiter. Devices that existed before the listener started are found by the matcher's
 // optional sysfs `present()` check.
 import { AgentError } from "../errors.ts";
+import type { Logger } from "../log/logger.ts";
 
 export interface Uevent {
   action: string;
@@ -58,6 +59,8 @@ export class UeventHub {
   private waiters = new Set<Waiter>();
   private readonly hooks: ((ev: Uevent) => boolean)[] = [];
 
+  constructor(private readonly log?: Logger) {}
+
   /** A hook sees every event first; returning true consumes it (memory blocks are onlined and
    *  not recorded, like Kata's process_add). */
   addHook(hook: (ev: Uevent) => boolean): void {
@@ -86,12 +89,20 @@ export class UeventHub {
     for (const ev of this.seen.values()) if (matcher.matches(ev)) return Promise.resolve(ev);
     const existing = matcher.present?.();
     if (existing) return Promise.resolve(existing);
+    this.log?.info("waiting for device", { device: matcher.what, timeout_ms: timeoutMs });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(w);
         reject(new AgentError("deadline", `timed out after ${timeoutMs} ms (agent.hotplug_timeout) waiting for ${matcher.what}`));
       }, timeoutMs);
-      const w: Waiter = { matcher, resolve: (ev) => (clearTimeout(timer), resolve(ev)) };
+      const w: Waiter = {
+        matcher,
+        resolve: (ev) => {
+          clearTimeout(timer);
+          this.log?.info("device arrived", { device: matcher.what, devpath: ev.devpath, devname: ev.devname });
+          resolve(ev);
+        },
+      };
       this.waiters.add(w);
     });
   }
