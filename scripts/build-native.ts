@@ -58,7 +58,7 @@ const targets: Target[] = [
       "-Wl,-z,noexecstack", "-Wl,-z,now"],
     allowedUndefined: ["socket", "setsockopt", "bind", "close", "recvfrom", "write", "poll", "malloc", "free",
       "pthread_create", "pthread_attr_init", "pthread_attr_destroy", "pthread_attr_setdetachstate",
-      "pthread_attr_setstacksize", "pthread_sigmask", "sigfillset", "__errno_location", "memset",
+      "pthread_attr_setstacksize", "pthread_sigmask", "pthread_self", "pthread_setname_np", "sigfillset", "__errno_location", "memset",
       "__cxa_finalize", "_ITM_deregisterTMCloneTable", "_ITM_registerTMCloneTable", "__gmon_start__"],
     exported: ["ku_start", "ku_version"],
   },

@@ -40,7 +40,7 @@ dev_numbers() {
 # run_with_device CHECK CID DEVICE_JSON GUEST_NAME_CMD: a container reads /dev/xvdb
 run_with_device() {
 	check="$1"; cid="$2"; device="$3"; find_name="$4"
-	out="$(ctl -c "CreateContainer cid=$cid rootfs=$ROOTFS cmd=\"sh -c 'stat -c %t:%T /dev/xvdb; grep -c -a $MARKER /dev/xvdb'\" OCI.Linux.Devices=json://{\"Path\":\"/dev/xvdb\",\"Type\":\"b\",\"Major\":8,\"Minor\":16,\"FileMode\":432} devices=json://$device" \
+	out="$(ctl -c "CreateContainer cid=$cid rootfs=$ROOTFS cmd=\"sh -c 'stat -c %t:%T /dev/xvdb; head -c 8388608 /dev/xvdb | grep -c -a $MARKER'\" OCI.Linux.Devices=json://{\"Path\":\"/dev/xvdb\",\"Type\":\"b\",\"Major\":8,\"Minor\":16,\"FileMode\":432} devices=json://$device" \
 		-c "StartContainer cid=$cid" -c "ReadAll cid=$cid" -c "WaitProcess cid=$cid" -c "RemoveContainer cid=$cid" 2>&1)"
 	name="$(eval "$find_name")"
 	if [ -z "$name" ] || [ ! -e "/sys/class/block/$name" ]; then

@@ -82,6 +82,7 @@ static int drain(struct reader *r, unsigned char *frame) {
 static void *run(void *arg) {
   struct reader *r = arg;
   unsigned char *frame = r->frame;
+  pthread_setname_np(pthread_self(), "kata-uevent"); /* visible in /proc/PID/task/TID/comm */
   for (;;) {
     struct pollfd p[2] = {{.fd = r->sock, .events = POLLIN}, {.fd = r->stop, .events = POLLIN}};
     if (poll(p, 2, -1) < 0) {
