@@ -12,6 +12,7 @@ import { registerServices } from "./services/register.ts";
 import { chooseVersion } from "./cgroups/detect.ts";
 import { isMethodAllowed, requestNameForMethod } from "./config/index.ts";
 import type { AgentConfig } from "./config/types.ts";
+import { AgentStats } from "./metrics/agent-stats.ts";
 
 
 export async function agentMain(argv: string[]): Promise<void> {
@@ -54,10 +55,7 @@ export async function agentMain(argv: string[]): Promise<void> {
   // is found (Kata's watch_uevents). Event-driven: no cost while no device changes.
   const { startUeventListener } = await import("./device/uevent-listener.ts");
   startUeventListener(log.child({ subsystem: "uevent" }));
-  const sandbox = new Sandbox({
-    log: log.child({ subsystem: "sandbox" }), cgroupVersion, pipeSize: config.containerPipeSize, ownsMachine: initMode,
-    hotplugTimeoutMs: config.hotplugTimeoutMs,
-  });
+  const sandbox = new Sandbox({ log: log.child({ subsystem: "sandbox" }), cgroupVersion, pipeSize: config.containerPipeSize, ownsMachine: initMode, hotplugTimeoutMs: config.hotplugTimeoutMs });
   const rpcLog = log.child({ subsystem: "rpc" });
   const timed = (what: string, f: () => void) => () => {
     const t0 = performance.now();
@@ -68,6 +66,7 @@ export async function agentMain(argv: string[]): Promise<void> {
     collect: timed("idle garbage collection", () => Bun.gc(true)),
     shrink: timed("idle shrink (JIT code and caches dropped)", () => (Bun.gc(true), Bun.shrink())),
   });
+  const stats = new AgentStats();
   const server = new TtrpcServer({
     log: rpcLog,
     onCall: (ctx) => {
@@ -76,9 +75,11 @@ export async function agentMain(argv: string[]): Promise<void> {
     },
     onDone: (ctx, code, ms) => {
       idle.callDone();
+      stats.recordCall(`${ctx.service}/${ctx.method}`, code);
       if (rpcLog.enabled(Level.Debug)) rpcLog.debug("rpc", { method: `${ctx.service}/${ctx.method}`, status: code, duration_ms: Number(ms.toFixed(3)) });
     },
   });
+  stats.connections = () => server.connectionCount;
   let shuttingDown = false;
   const shutdown = async (why: string) => {
     if (shuttingDown) return;
@@ -88,7 +89,10 @@ export async function agentMain(argv: string[]): Promise<void> {
     if (stopGuest) await stopGuest();
     else process.exit(0);
   };
-  registerServices(server, { sandbox, log: rpcLog, ownsMachine: initMode, hotplugTimeoutMs: config.hotplugTimeoutMs, onDestroySandbox: () => void shutdown("DestroySandbox") });
+  registerServices(server, {
+    sandbox, log: rpcLog, ownsMachine: initMode, hotplugTimeoutMs: config.hotplugTimeoutMs, stats,
+    onDestroySandbox: () => void shutdown("DestroySandbox"),
+  });
   await server.listen(config.serverAddr);
   log.info("agent ready", { server_addr: config.serverAddr });
   if (!initMode) {

@@ -3,6 +3,7 @@
 import { invalid } from "../errors.ts";
 import { EMPTY, type AgentHandlers, type ServiceDeps } from "./deps.ts";
 import { encodeBytesField1 } from "./typed.ts";
+import { toStorageSpecs } from "./storage.ts";
 
 /** The largest read that still fits one ttRPC message (4 MiB) with its envelopes: a larger
  *  `len` would make the answer RESOURCE_EXHAUSTED after the bytes were taken from the pipe. */
@@ -13,7 +14,8 @@ export function containerHandlers(d: ServiceDeps): AgentHandlers {
   return {
     CreateContainer: async (r) => (
       await sb.createContainer({
-        id: r.container_id ?? "", execId: r.exec_id ?? "", spec: r.OCI ?? undefined,
+        id: r.container_id ?? "", execId: r.exec_id ?? "", spec: r.OCI ?? undefined, storages: toStorageSpecs(r.storages),
+        sandboxPidns: !!r.sandbox_pidns,
         devices: (r.devices ?? []).map((x) => ({
           id: x.id ?? "", type: x.type ?? "", vmPath: x.vm_path ?? "", containerPath: x.container_path ?? "", options: x.options ?? [],
         })),

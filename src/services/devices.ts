@@ -1,5 +1,5 @@
-// Device RPCs: swap on a hot-plugged disk or a file. The device machinery (src/device/) loads on
-// the first call.
+// Device RPCs: swap on a hot-plugged disk (AddSwapPath, swap on a file, is in resources.ts). The
+// device lookup (src/device/) loads on the first call.
 import { EMPTY, type AgentHandlers, type ServiceDeps } from "./deps.ts";
 
 const swap = () => import("../device/swap.ts");
@@ -11,6 +11,5 @@ export function deviceHandlers(d: ServiceDeps): AgentHandlers {
       d.log.info("swap enabled", { device: path });
       return EMPTY;
     },
-    AddSwapPath: async (r) => ((await swap()).addSwapPath(r.path ?? ""), EMPTY),
   };
 }

@@ -9,7 +9,7 @@ import { DeviceFinder, deviceNumbers } from "../device/devices.ts";
 import { deviceHub } from "../device/uevent-listener.ts";
 import { runProgram } from "../sys/run-program.ts";
 import type { DeviceWaiter, GuestDevice, MountedStorage, StorageContext, StorageDriver, StorageSpec } from "./driver.ts";
-import { mountBlock } from "./block-mount.ts";
+import { mountGeneric } from "./mount-storage.ts";
 
 /** KATA_BLOCK_VOLUME_CREATE_FS: make a filesystem on a fresh (empty) volume before mounting. */
 export const CREATE_FS = "create_filesystem";
@@ -71,7 +71,7 @@ export async function ensureExt4(s: StorageSpec, dev: GuestDevice): Promise<void
 async function finish(s: StorageSpec, dev: GuestDevice): Promise<MountedStorage> {
   const { createFs } = checkDriverOptions(s);
   if (createFs) await ensureExt4(s, dev);
-  return mountBlock({ ...s, source: dev.devPath }, field(s));
+  return mountGeneric({ ...s, source: dev.devPath });
 }
 
 /** A device named by a /dev path must exist and be a block device (no waiting: Kata's rule). */
@@ -112,7 +112,7 @@ export const nvdimmDriver: StorageDriver = {
     // Kata's PmemHandler mounts with the request's options as they are (no mkfs).
     if (s.driverOptions.length > 0) throw invalid(`${field(s)}: driver options ${JSON.stringify(s.driverOptions)} are not supported for nvdimm`);
     const dev = await waiter(ctx).blockDevice("pmem", s.source, ctx.hotplugTimeoutMs);
-    return mountBlock({ ...s, source: dev.devPath }, field(s));
+    return mountGeneric({ ...s, source: dev.devPath });
   },
 };
 

@@ -61,7 +61,9 @@ describe.skipIf(lacks({ "VM boot (qemu, kernel, busybox-static, mkfs.ext4, mkswa
       machine: "q35",
       cpus: 2,
       timeoutMs: BOOT_TIMEOUT_MS,
-      append: ["agent.hotplug_timeout=100"],
+      // KATA_AGENT_SWAPON: init's environment (the kernel passes unknown KEY=VALUE words); busybox
+      // has swapon in /bin here.
+      append: ["agent.hotplug_timeout=100", "KATA_AGENT_SWAPON=/bin/swapon"],
       extraArgs: [
         "-net", "none",
         "-machine", "nvdimm=on",
