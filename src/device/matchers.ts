@@ -147,6 +147,9 @@ export function exactDevpath(sysRoot: string, devpath: string, what: string): Ue
   return {
     what,
     matches: (ev) => ev.devpath === devpath,
-    present: () => (existsSync(join(sysRoot, devpath)) ? (ueventFromSysfs(sysRoot, devpath) ?? null) : null),
+    present: () => {
+      if (!existsSync(join(sysRoot, devpath))) return null;
+      return ueventFromSysfs(sysRoot, devpath) ?? { action: "add", devpath, devname: "", subsystem: "", seqnum: "", interface: "" };
+    },
   };
 }

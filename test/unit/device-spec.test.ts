@@ -158,3 +158,49 @@ describe("resolveDevices: bad input", () => {
     expect(out.Linux!.Devices![0]).toMatchObject({ Major: 254, Minor: 0 });
   });
 });
+
+describe("net interface and VFIO on the fake tree", () => {
+  test("pciNetInterface: an interface already there, and one that arrives by uevent", async () => {
+    mkdirSync(join(sys, "devices/pci0000:00/0000:00:05.0/virtio4/net/eth0"), { recursive: true });
+    const f = new DeviceFinder(new UeventHub(), { sysRoot: sys, devRoot: dev });
+    expect(await f.pciNetInterface("05", 50)).toBe("eth0");
+    const hub = new UeventHub();
+    const g = new DeviceFinder(hub, { sysRoot: sys, devRoot: dev });
+    const p = g.pciNetInterface("02/01", 1000);
+    hub.handle({ action: "add", devpath: "/devices/pci0000:00/0000:00:02.0/0000:01:01.0/virtio7/net/eth1", devname: "", subsystem: "net", seqnum: "1", interface: "eth1" });
+    expect(await p).toBe("eth1");
+    const err: any = await g.pciNetInterface("1d", 30).catch((e) => e);
+    expect(err.kind).toBe("deadline");
+  });
+
+  test("vfio-pci-gk maps host → guest addresses for PCIDEVICE_*; vfio-pci binds vfio-pci and exposes /dev/vfio/<group>", async () => {
+    // guest device 0000:01:00.0 behind the root port at 02, IOMMU group 5, bound to virtio-pci
+    const devdir = join(sys, "devices/pci0000:00/0000:00:02.0/0000:01:00.0");
+    mkdirSync(devdir, { recursive: true });
+    const busDevs = join(sys, "bus/pci/devices");
+    mkdirSync(busDevs, { recursive: true });
+    mkdirSync(join(sys, "kernel/iommu_groups/5"), { recursive: true });
+    mkdirSync(join(sys, "bus/pci/drivers/virtio-pci"), { recursive: true });
+    symlinkSync(devdir, join(busDevs, "0000:01:00.0"));
+    symlinkSync(join(sys, "kernel/iommu_groups/5"), join(devdir, "iommu_group"));
+    symlinkSync(join(sys, "bus/pci/drivers/virtio-pci"), join(devdir, "driver"));
+    writeFileSync(join(sys, "bus/pci/drivers/virtio-pci/unbind"), "");
+    writeFileSync(join(sys, "bus/pci/drivers_probe"), "");
+    writeFileSync(join(devdir, "driver_override"), "");
+    sysDir("devices/virtual/vfio/5");
+    mknod("vfio/5", "c", 245, 0);
+    const f = new DeviceFinder(new UeventHub(), { sysRoot: sys, devRoot: dev });
+    const r = new GuestDeviceResolver(f, 100);
+    const gk = await r.resolve({ id: "", type: "vfio-pci-gk", vmPath: "", containerPath: "/dev/vfio/1", options: ["0000:3b:00.1=02/00"] }, "devices[0]");
+    expect(gk.guest).toBeUndefined();
+    expect(gk.pci.map(([h, g]) => [h.bus, g.bus])).toEqual([[0x3b, 1]]);
+    const v = await r.resolve({ id: "", type: "vfio-pci", vmPath: "", containerPath: "/dev/vfio/9", options: ["0000:3b:00.1=02/00"] }, "devices[0]");
+    expect(readFileSync(join(devdir, "driver_override"), "utf8")).toBe("vfio-pci");
+    expect(readFileSync(join(sys, "bus/pci/drivers/virtio-pci/unbind"), "utf8")).toBe("0000:01:00.0");
+    expect(readFileSync(join(sys, "bus/pci/drivers_probe"), "utf8")).toBe("0000:01:00.0");
+    expect(v).toMatchObject({ finalPath: join(dev, "vfio/5"), guest: { type: "c", major: 245, minor: 0 } });
+    const spec = applyDeviceUpdates({ Process: { Env: ["PCIDEVICE_X=0000:3b:00.1"] }, Linux: { Devices: [{ Path: "/dev/vfio/9", Type: "c", Major: 240, Minor: 9 }] } }, [v]);
+    expect(spec.Process!.Env).toEqual(["PCIDEVICE_X=0000:01:00.0"]);
+    expect(spec.Linux!.Devices![0]).toMatchObject({ Path: join(dev, "vfio/5"), Major: 245 });
+  });
+});
