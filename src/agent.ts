@@ -51,6 +51,10 @@ export async function agentMain(argv: string[]): Promise<void> {
   installReaper(log.child({ subsystem: "signals" }));
 
   const cgroupVersion = chooseVersion(config.unifiedCgroupHierarchy);
+  // Uevents are recorded from start-up on, so a device hot-plugged before the RPC that needs it
+  // is found (Kata's watch_uevents). Event-driven: no cost while no device changes.
+  const { startUeventListener } = await import("./device/uevent-listener.ts");
+  startUeventListener(log.child({ subsystem: "uevent" }));
   const sandbox = new Sandbox({ log: log.child({ subsystem: "sandbox" }), cgroupVersion, pipeSize: config.containerPipeSize, ownsMachine: initMode, hotplugTimeoutMs: config.hotplugTimeoutMs });
   const rpcLog = log.child({ subsystem: "rpc" });
   const timed = (what: string, f: () => void) => () => {

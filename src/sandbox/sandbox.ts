@@ -7,6 +7,7 @@ import type { Container, ContainerEnv } from "../container/container.ts";
 import { validateId } from "../container/id.ts";
 import { exists, invalid, precondition } from "../errors.ts";
 import { setHostname } from "../sys/host.ts";
+import type { DeviceSpec } from "../device/spec-devices.ts";
 import type { KernelModule } from "./kernel-modules.ts";
 import type { PodNamespaces } from "./pod-namespaces.ts";
 import type { StorageSpec } from "../storage/driver.ts";
@@ -21,7 +22,7 @@ export interface SandboxOptions {
   pipeSize: number;
   /** Only an agent that owns the VM (PID 1) changes the machine's hostname. */
   ownsMachine: boolean;
-  /** agent.hotplug_timeout, for storages that wait for a device. */
+  /** agent.hotplug_timeout, for storages and devices that wait for a device. */
   hotplugTimeoutMs?: number;
 }
 
@@ -46,6 +47,8 @@ export interface ContainerRequest {
   sandboxPidns?: boolean;
   /** The container's storages (mounted before it is created, released when it is removed). */
   storages?: StorageSpec[];
+  /** Guest devices the container uses (Kata's Device list); their spec entries are rewritten. */
+  devices?: DeviceSpec[];
 }
 
 export class Sandbox {
@@ -148,7 +151,12 @@ export class Sandbox {
       const { Container } = await Sandbox.containerModule();
       const pod = await this.storage();
       const namespaces = await this.podNamespaces();
-      const prepared = req.spec ? await pod.prepareContainer(id, req.spec, req.storages ?? []) : { spec: req.spec, bundlePath: undefined };
+      // Devices first, as Kata does: a device that is missing fails before any storage is taken.
+      // Their guest numbers replace the host's in the spec.
+      const spec = req.devices?.length && req.spec
+        ? await (await import("../device/container-devices.ts")).specWithGuestDevices(req.spec, req.devices, this.opts.hotplugTimeoutMs ?? 3000)
+        : req.spec;
+      const prepared = spec ? await pod.prepareContainer(id, spec, req.storages ?? []) : { spec, bundlePath: undefined };
       try {
         const env = this.env(namespaces, !!req.sandboxPidns, first);
         const made = await Container.create(id, req.execId, prepared.spec, env, { bundlePath: prepared.bundlePath });

@@ -6,6 +6,7 @@ import type { TtrpcServer } from "../ttrpc/server.ts";
 import { AGENT_VERSION, API_VERSION } from "../version.ts";
 import type { AgentHandlers, ServiceDeps } from "./deps.ts";
 import { containerHandlers } from "./containers.ts";
+import { deviceHandlers } from "./devices.ts";
 import { guestHandlers } from "./guest.ts";
 import { metricsHandlers } from "./metrics.ts";
 import { networkHandlers } from "./network.ts";
@@ -20,7 +21,7 @@ export type { ServiceDeps } from "./deps.ts";
 export function agentHandlers(d: ServiceDeps): AgentHandlers {
   const areas = [
     sandboxHandlers(d), containerHandlers(d), guestHandlers(d), networkHandlers(d), storageHandlers(d), resourceHandlers(d),
-    metricsHandlers(d),
+    metricsHandlers(d), deviceHandlers(d),
   ];
   const all: AgentHandlers = {};
   for (const area of areas) {

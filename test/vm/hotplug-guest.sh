@@ -101,9 +101,10 @@ fi
 cpus0="$(cat /sys/devices/system/cpu/online)"
 mem0="$(memtotal)"
 echo "VMTEST hotplug_ready=1 cpus_online=$cpus0 memtotal_kb=$mem0"
-# Wait for the host's hot-plugged CPU (cpu1, offline) and memory (an offline block).
+# Wait for the host's hot-plugged CPU (cpu1, offline) and memory (an offline block, or one the
+# agent's uevent listener already onlined, as Kata's does: MemTotal grew).
 start="$(date +%s)"
-until [ -e /sys/devices/system/cpu/cpu1/online ] && [ -n "$(offline_blocks)" ]; do
+until [ -e /sys/devices/system/cpu/cpu1/online ] && { [ -n "$(offline_blocks)" ] || [ "$(memtotal)" -gt "$mem0" ]; }; do
 	if [ $(($(date +%s) - start)) -ge 60 ]; then break; fi
 	sleep 0.2
 done

@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
-export type Machine = "microvm" | "pc";
+export type Machine = "microvm" | "pc" | "q35";
 
 export interface BootOptions {
   /** microvm: the uncompressed ELF vmlinux; pc: the bzImage. */
