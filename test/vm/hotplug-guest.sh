@@ -120,7 +120,15 @@ if [ $rc -ne 0 ]; then
 elif [ "$cpus1" != "0-1" ]; then
 	report cpu_hotplug fail "online CPUs $cpus0 -> $cpus1 (expected 0-1)"
 else
-	report cpu_hotplug ok "online CPUs $cpus0 -> $cpus1, nproc $(nproc)"
+	# The pause container's spec has a CPU section: its cgroup and every level above it (v2 here)
+	# were given the new CPU list.
+	cg=/sys/fs/cgroup/kubepods/pod-vmtest/pause
+	sets="$(cat /sys/fs/cgroup/kubepods/cpuset.cpus /sys/fs/cgroup/kubepods/pod-vmtest/cpuset.cpus $cg/cpuset.cpus 2>&1 | oneline)"
+	if [ "$sets" != "0-1 0-1 0-1 " ]; then
+		report cpu_hotplug fail "online CPUs $cpus0 -> $cpus1, but the cpusets kubepods, pod-vmtest, pause are: $sets"
+	else
+		report cpu_hotplug ok "online CPUs $cpus0 -> $cpus1, nproc $(nproc), cpuset.cpus of kubepods/pod-vmtest/pause: $sets"
+	fi
 fi
 
 out="$(ctl -c "OnlineCPUMem nb_cpus=0 cpu_only=false wait=false" 2>&1)"
