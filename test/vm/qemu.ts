@@ -22,6 +22,8 @@ export interface BootOptions {
   cpus?: number;
   /** Where to save the whole console output (for a failing test's post-mortem). */
   consoleLog?: string;
+  /** More QEMU arguments (devices, shares), appended last. */
+  extraArgs?: string[];
   /** Called for every console line as it arrives, with ms since QEMU was started. */
   onLine?: (line: string, ms: number) => void;
 }
@@ -95,6 +97,7 @@ export function qemuArgv(opts: BootOptions): string[] {
     "-kernel", opts.kernel,
     "-initrd", opts.initrd,
     "-append", [...DEFAULT_CMDLINE, ...(tscKhz ? [`tsc_early_khz=${tscKhz}`] : []), ...(opts.append ?? [])].join(" "),
+    ...(opts.extraArgs ?? []),
   ];
 }
 
