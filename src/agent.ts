@@ -81,7 +81,10 @@ export async function agentMain(argv: string[]): Promise<void> {
     if (stopGuest) await stopGuest();
     else process.exit(0);
   };
-  registerServices(server, { sandbox, log: rpcLog, ownsMachine: initMode, onDestroySandbox: () => void shutdown("DestroySandbox") });
+  registerServices(server, {
+    sandbox, log: rpcLog, ownsMachine: initMode, hotplugTimeoutMs: config.hotplugTimeoutMs,
+    onDestroySandbox: () => void shutdown("DestroySandbox"),
+  });
   await server.listen(config.serverAddr);
   log.info("agent ready", { server_addr: config.serverAddr });
   if (!initMode) {

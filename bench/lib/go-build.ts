@@ -63,7 +63,7 @@ export function buildGoPeers(): GoPeers {
     const pkg = `bench${name}`;
     const dir = join(gopath, "src", pkg);
     mkdirSync(dir, { recursive: true });
-    cpSync(join(import.meta.dir, "../go", name, "main.go"), join(dir, "main.go"));
+    for (const f of readdirSync(join(import.meta.dir, "../go", name)).filter((f) => f.endsWith(".go"))) cpSync(join(import.meta.dir, "../go", name, f), join(dir, f));
     run(["go", "build", "-o", bin, pkg], dir, env);
   }
   return out;

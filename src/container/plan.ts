@@ -21,7 +21,7 @@ import { lookupExecutable, envValue } from "./exe-lookup.ts";
 import { rootPropagationFlags } from "./mount-options.ts";
 import { namespaceKind, procNamespacePath } from "./namespaces.ts";
 import { i64 } from "./numbers.ts";
-import type { ILinuxCapabilities, ILinuxNamespace, IProcess, ISpec } from "./oci-types.ts";
+import type { ILinuxCapabilities, ILinuxNamespace, IProcess } from "./oci-types.ts";
 import { detectCgroupView, planDevices, planDevSymlinks, planMounts, type CgroupView } from "./plan-mounts.ts";
 import { planRlimits } from "./rlimits.ts";
 import { RootView } from "./rootfs-view.ts";

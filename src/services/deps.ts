@@ -12,6 +12,8 @@ export interface ServiceDeps {
   log: Logger;
   /** True when the agent is the guest's init (PID 1): it may set the clock, power off. */
   ownsMachine: boolean;
+  /** agent.hotplug_timeout: how long to wait for a hot-plugged device (a NIC's PCI path, …). */
+  hotplugTimeoutMs: number;
   /** Called after DestroySandbox answered: stop the server (and power off as PID 1). */
   onDestroySandbox: () => void;
 }

@@ -7,6 +7,7 @@ import { AGENT_VERSION, API_VERSION } from "../version.ts";
 import type { AgentHandlers, ServiceDeps } from "./deps.ts";
 import { containerHandlers } from "./containers.ts";
 import { guestHandlers } from "./guest.ts";
+import { networkHandlers } from "./network.ts";
 import { sandboxHandlers } from "./sandbox.ts";
 import { storageHandlers } from "./storage.ts";
 import { typedHandlers } from "./typed.ts";
@@ -15,7 +16,7 @@ export type { ServiceDeps } from "./deps.ts";
 
 /** Every AgentService RPC the agent serves; the README's feature table mirrors this list. */
 export function agentHandlers(d: ServiceDeps): AgentHandlers {
-  const areas = [sandboxHandlers(d), containerHandlers(d), guestHandlers(d), storageHandlers(d)];
+  const areas = [sandboxHandlers(d), containerHandlers(d), guestHandlers(d), networkHandlers(d), storageHandlers(d)];
   const all: AgentHandlers = {};
   for (const area of areas) {
     for (const name of Object.keys(area)) {

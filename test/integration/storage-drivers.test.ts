@@ -31,7 +31,7 @@ describe.skipIf(missing({ root: isRoot, "inotifywait (inotify-tools)": !!Bun.whi
     chmodSync(join(pod.share, "fsgroup-vol/sub/f"), 0o600);
     mkdirSync(join(pod.share, "lower"));
     writeFileSync(join(pod.share, "lower/base"), "from lower");
-    agent = await startAgent({ prefix: pod.prefix });
+    agent = await startAgent({ wrap: pod.wrap });
     c = await agent.client();
   }, 60_000);
 

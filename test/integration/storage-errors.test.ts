@@ -39,7 +39,7 @@ describe.skipIf(missing({ root: isRoot, "inotifywait (inotify-tools)": !!Bun.whi
   beforeAll(async () => {
     pod = await makePod(`e${process.pid % 1000}`);
     symlinkSync("/etc", join(pod.share, "escape"));
-    agent = await startAgent({ prefix: pod.prefix });
+    agent = await startAgent({ wrap: pod.wrap });
     c = await agent.client();
     baseline = mounts();
   }, 60_000);

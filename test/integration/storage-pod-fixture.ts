@@ -35,7 +35,7 @@ export interface Pod {
   pauseReq: Record<string, unknown>;
   appReq: Record<string, unknown>;
   /** nsenter into the pod's mount namespace (exec's the agent: same pid). */
-  prefix: string[];
+  wrap: string[];
   /** A guest path as seen from the host through the holder. */
   guest(path: string): string;
   /** Mounts of the namespace below /run/kata-containers and at /etc/resolv.conf. */
@@ -188,7 +188,7 @@ export async function makePod(tag: string): Promise<Pod> {
   };
   return {
     dir, share, sid, cid, holder, holderPid, cgroupParent, sandboxReq, pauseReq, appReq,
-    prefix: ["nsenter", "-t", String(holderPid), "-m", "--"],
+    wrap: ["nsenter", "-t", String(holderPid), "-m", "--"],
     guest: (p) => `/proc/${holderPid}/root${p}`,
     kataMounts: () => parseMountinfo(readFileSync(`/proc/${holderPid}/mountinfo`, "utf8"))
       .filter((m) => m.mountPoint.startsWith("/run/kata-containers") || m.mountPoint === "/etc/resolv.conf"),

@@ -19,7 +19,7 @@ describe.skipIf(missing({ "Go with containerd ttrpc": goAvailable(), root: isRoo
   beforeAll(async () => {
     bin = buildInteropClient();
     pod = await makePod(`g${process.pid % 1000}`);
-    agent = await startAgent({ prefix: pod.prefix });
+    agent = await startAgent({ wrap: pod.wrap });
   }, 180_000);
   afterAll(async () => {
     await agent?.stop();

@@ -31,7 +31,7 @@ async function exec(cid: string, script: string): Promise<string> {
 describe.skipIf(missing({ root: isRoot, "inotifywait (inotify-tools)": !!Bun.which("inotifywait") }))("pod storage replay (notes §2.2)", () => {
   beforeAll(async () => {
     pod = await makePod(`o${process.pid % 1000}`);
-    agent = await startAgent({ prefix: pod.prefix });
+    agent = await startAgent({ wrap: pod.wrap });
     c = await agent.client();
   }, 60_000);
 

@@ -22,7 +22,7 @@ export interface BootOptions {
   cpus?: number;
   /** Where to save the whole console output (for a failing test's post-mortem). */
   consoleLog?: string;
-  /** More QEMU arguments (devices, shares), appended last. */
+  /** More QEMU arguments (devices, `-M` properties, which QEMU merges with the machine's), appended last. */
   extraArgs?: string[];
   /** Called for every console line as it arrives, with ms since QEMU was started. */
   onLine?: (line: string, ms: number) => void;
