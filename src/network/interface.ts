@@ -5,12 +5,11 @@
 // the kernel now reports. A failure midway rolls the link back and the error says whether that
 // worked, so a link is never left between old and new without the caller being told.
 import { readFileSync } from "node:fs";
-import { notFound } from "../errors.ts";
+import { invalid, notFound } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { formatIP, formatMAC, parseMAC, sameBytes, type Family } from "./ip.ts";
-import { IFF_NOARP, IFF_UP } from "./rtnl-encode.ts";
+import { IFF_NOARP, IFF_UP, RTNH_F_ONLINK, RTN_UNICAST, RTPROT_KERNEL, RT_TABLE_MAIN } from "./rtnl-encode.ts";
 import * as rtnl from "./rtnl.ts";
-import { invalid } from "../errors.ts";
 import type { IPAddressData, InterfaceData } from "./types.ts";
 import { checkAddress, checkLinkName, checkMtu } from "./validate.ts";
 import { waitForPciNetDevice } from "./pci-net.ts";
@@ -64,7 +63,7 @@ export async function updateInterface(req: InterfaceData, o: UpdateInterfaceOpti
     });
   }
   const before = { addresses: rtnl.listAddresses(link.index) as Addr[], other: undefined as rtnl.LinkInfo | undefined };
-  const undo: (() => void)[] = [];
+  const undo: (() => void)[] = [restoreRoutes(link)];
   try {
     apply(link, req, wanted, before, undo);
   } catch (e) {
@@ -120,6 +119,26 @@ function apply(link: rtnl.LinkInfo, req: InterfaceData, wanted: Addr[], before: 
   if (other) {
     rtnl.changeLink({ index: other.index, name: link.name, flags: other.flags & IFF_UP, change: IFF_UP }, `rename ${req.name.slice(0, 10)}_temp to ${link.name}`);
   }
+}
+
+/**
+ * Taking the link down drops the routes through it; the kernel's own (proto kernel) come back with
+ * the addresses, the others (a default route via a gateway, ...) are saved here and put back by
+ * the last undo step, so a rolled-back link keeps its routes too.
+ */
+function restoreRoutes(link: rtnl.LinkInfo): () => void {
+  const saved = rtnl.listRouteInfos().filter((r) =>
+    r.oif === link.index && r.table === RT_TABLE_MAIN && r.type === RTN_UNICAST && r.protocol !== RTPROT_KERNEL);
+  return () => {
+    for (const r of saved) {
+      const dest = r.dest ?? new Uint8Array(r.family === 4 ? 4 : 16);
+      rtnl.addRoute({
+        family: r.family, dest, destPrefix: r.destPrefix, oif: link.index, gateway: r.gateway, prefSrc: r.prefSrc,
+        src: r.src ? { bytes: r.src, prefix: r.srcPrefix } : undefined, scope: r.scope, flags: r.flags & RTNH_F_ONLINK, mtu: r.mtu,
+        protocol: r.protocol,
+      }, `restore route ${r.dest ? `${formatIP(r.dest)}/${r.destPrefix}` : "default"} on ${link.name}`);
+    }
+  };
 }
 
 /** Runs the undo steps newest first; the error tells whether the link is back as it was. */

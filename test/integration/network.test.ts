@@ -127,8 +127,10 @@ describe.skipIf(missing({ root: isRoot, "iproute2 (ip)": haveIp }))("network RPC
     expect(linkState("eth0")).toEqual(before);
   });
 
-  test("a kernel refusal midway (IPv6 off on this one link: EACCES) is rolled back, and the error says so", async () => {
+  test("a kernel refusal midway (IPv6 off on this one link: EACCES) is rolled back, routes included, and the error says so", async () => {
     const before = linkState("eth0");
+    const routesBefore = h.ipj("-d", "route", "show", "table", "main");
+    expect(routesBefore).toContainEqual(expect.objectContaining({ dst: "default", gateway: "10.244.1.1" }));
     const v6off = (v: number) => sh(["ip", "netns", "exec", h.pod, "sh", "-c", `echo ${v} > /proc/sys/net/ipv6/conf/eth0/disable_ipv6`]);
     v6off(1);
     try {
@@ -139,6 +141,8 @@ describe.skipIf(missing({ root: isRoot, "iproute2 (ip)": haveIp }))("network RPC
       expect(f.message).toContain("RTM_NEWADDR fd00::7/64 on eth0: EACCES");
       expect(f.message).toContain("link eth0 was restored to its previous state");
       expect(linkState("eth0")).toEqual(before);
+      const sortRoutes = (rs: any[]) => rs.map((r) => JSON.stringify(r)).sort();
+      expect(sortRoutes(h.ipj("-d", "route", "show", "table", "main"))).toEqual(sortRoutes(routesBefore));
     } finally {
       v6off(0);
     }
