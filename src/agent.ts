@@ -50,7 +50,7 @@ export async function agentMain(argv: string[]): Promise<void> {
   installReaper(log.child({ subsystem: "signals" }));
 
   const cgroupVersion = chooseVersion(config.unifiedCgroupHierarchy);
-  const sandbox = new Sandbox({ log: log.child({ subsystem: "sandbox" }), cgroupVersion, pipeSize: config.containerPipeSize, ownsMachine: initMode });
+  const sandbox = new Sandbox({ log: log.child({ subsystem: "sandbox" }), cgroupVersion, pipeSize: config.containerPipeSize, ownsMachine: initMode, hotplugTimeoutMs: config.hotplugTimeoutMs });
   const rpcLog = log.child({ subsystem: "rpc" });
   const timed = (what: string, f: () => void) => () => {
     const t0 = performance.now();

@@ -15,6 +15,7 @@ import { exists, invalid, kindOf, notFound, precondition, AgentError } from "../
 import { validateId } from "./id.ts";
 import { validateSpec } from "./spec-validate.ts";
 import { planContainer, planExec } from "./plan.ts";
+import { dirname } from "node:path";
 import { runHooks, type Hook, type OciState } from "./hooks.ts";
 import { specHooks } from "./spec-hooks.ts";
 
@@ -52,6 +53,8 @@ export class Container {
     readonly cgroup: CgroupManager,
     private readonly env: ContainerEnv,
     created: Created,
+    /** The OCI bundle directory hooks get in the state (Kata: /run/kata-containers/<cid>). */
+    private readonly bundlePath: string,
   ) {
     this.created = created;
     this.hooks = specHooks(spec);
@@ -63,7 +66,9 @@ export class Container {
   }
 
   /** CreateContainer: everything set up, the init blocked before its execve. */
-  static async create(id: string, execId: string, spec: ISpec | null | undefined, env: ContainerEnv): Promise<Container> {
+  static async create(
+    id: string, execId: string, spec: ISpec | null | undefined, env: ContainerEnv, opts: { bundlePath?: string } = {},
+  ): Promise<Container> {
     validateId("container", id);
     if (execId !== "" && execId !== id) validateId("exec", execId);
     if (!spec) throw invalid("CreateContainer: OCI spec is missing");
@@ -87,6 +92,7 @@ export class Container {
           cgroupProcsFds: cgFds,
           sandboxPidnsPath: env.sandboxPidns,
           cgroups: cgroup.mountView(),
+          bundlePath: opts.bundlePath,
         });
         created = createInit(plan);
       } finally {
@@ -95,7 +101,8 @@ export class Container {
       cleanups.push(() => abortInit(created));
       stdio.closeChildEnds();
       const init = new ContainerProcess(id, created.pid, stdio);
-      const c = new Container(id, spec, init, cgroup, env, created);
+      // Without a bundle made by the storage layer, the rootfs's parent is the bundle (runc's layout).
+      const c = new Container(id, spec, init, cgroup, env, created, opts.bundlePath ?? dirname(rootfs));
       const state = c.state();
       await runHooks("prestart", c.hooks.prestart, state);
       await runHooks("createRuntime", c.hooks.createRuntime, state);
@@ -121,7 +128,7 @@ export class Container {
       id: this.id,
       status: this.creating ? "creating" : this.status === "paused" ? "running" : this.status,
       pid: this.init.pid,
-      bundle: this.spec.Root?.Path ?? "",
+      bundle: this.bundlePath,
       annotations: (this.spec.Annotations ?? {}) as Record<string, string>,
     };
   }
@@ -158,7 +165,9 @@ export class Container {
         // The container's root as its init sees it (with its volumes mounted), for user and
         // executable lookups.
         rootfsHostPath: `/proc/${this.init.pid}/root`,
-        namespaces: (this.spec.Linux?.Namespaces ?? []).map((n) => n.Type as never),
+        // The init always got a pid namespace (its own or the sandbox's) even when the spec
+        // lists none (the Go runtime removes it), so an exec joins it too.
+        namespaces: [...new Set([...(this.spec.Linux?.Namespaces ?? []).map((n) => n.Type as string), "pid"])] as never,
         containerCapabilities: this.spec.Process?.Capabilities ?? undefined,
         stdio: stdio.childFds,
         cgroupProcsFds: cgFds,

@@ -8,6 +8,11 @@ import { exists, invalid, precondition } from "../errors.ts";
 import type { Created } from "../sys/launcher.ts";
 import { hostProcessPlan, type LaunchPlan } from "../sys/launch-plan.ts";
 import { setHostname } from "../sys/host.ts";
+import type { StorageSpec } from "../storage/driver.ts";
+import type { PodStorage, SandboxStorageInput } from "../storage/pod.ts";
+
+/** CreateSandbox's storage half (storages, dns, guest hooks), as plain data. */
+export type SandboxStorageRequest = Omit<SandboxStorageInput, "sandboxId" | "hotplugTimeoutMs">;
 
 export interface SandboxOptions {
   log: Logger;
@@ -15,6 +20,8 @@ export interface SandboxOptions {
   pipeSize: number;
   /** Only an agent that owns the VM (PID 1) changes the machine's hostname. */
   ownsMachine: boolean;
+  /** agent.hotplug_timeout, for storages that wait for a device. */
+  hotplugTimeoutMs?: number;
 }
 
 /** What CreateSandbox asks for, as plain data (services/sandbox.ts converts the request). */
@@ -23,6 +30,8 @@ export interface SandboxRequest {
   hostname: string;
   /** One pid namespace for every container (the Kata 1.x/2.x CreateSandbox flag). */
   sandboxPidns: boolean;
+  /** storages, dns, guest_hook_path (src/storage/pod.ts). */
+  storage?: SandboxStorageRequest;
 }
 
 /** What CreateContainer asks for, as plain data (services/containers.ts converts the request). */
@@ -30,6 +39,8 @@ export interface ContainerRequest {
   id: string;
   execId: string;
   spec: ISpec | undefined;
+  /** The container's storages (mounted before it is created, released when it is removed). */
+  storages?: StorageSpec[];
 }
 
 export class Sandbox {
@@ -39,6 +50,7 @@ export class Sandbox {
   private pidnsHolder: Created | undefined;
   private oomEvents: string[] = [];
   private oomWaiters: ((id: string) => void)[] = [];
+  private podStorage: PodStorage | undefined;
 
   constructor(private readonly opts: SandboxOptions) {}
 
@@ -47,6 +59,13 @@ export class Sandbox {
   // carry it (bench/: start-to-ready).
   private static readonly containerModule = () => import("../container/container.ts");
   private static readonly launcherModule = () => import("../sys/launcher.ts");
+  private static readonly storageModule = () => import("../storage/pod.ts");
+
+  /** The storage table, bind watcher, bundles, DNS and guest hooks (loaded on first use). */
+  async storage(): Promise<PodStorage> {
+    this.podStorage ??= new (await Sandbox.storageModule()).PodStorage();
+    return this.podStorage;
+  }
 
   /** CreateSandbox: the sandbox id, hostname and (optionally) a pid namespace for all containers. */
   async create(req: SandboxRequest): Promise<void> {
@@ -58,6 +77,7 @@ export class Sandbox {
     if (launcher) this.pidnsHolder = launcher.createInit(pidnsHolderPlan());
     this.id = req.id || "sandbox";
     this.hostname = req.hostname;
+    if (req.storage) await this.setupSandboxStorage(req.storage);
     this.opts.log.info("sandbox created", { sandbox: this.id, pidns: req.sandboxPidns });
   }
 
@@ -78,6 +98,7 @@ export class Sandbox {
     }
     if (this.pidnsHolder) (await Sandbox.launcherModule()).abortInit(this.pidnsHolder);
     this.pidnsHolder = undefined;
+    await this.podStorage?.destroy();
     this.opts.log.info("sandbox destroyed", { sandbox: this.id });
     this.id = "";
   }
@@ -99,9 +120,16 @@ export class Sandbox {
     this.containers.set(id, undefined as never);
     try {
       const { Container } = await Sandbox.containerModule();
-      const made = await Container.create(id, req.execId, req.spec, this.env());
-      this.containers.set(id, made);
-      return made;
+      const pod = await this.storage();
+      const prepared = req.spec ? await pod.prepareContainer(id, req.spec, req.storages ?? []) : { spec: req.spec, bundlePath: undefined };
+      try {
+        const made = await Container.create(id, req.execId, prepared.spec, this.env(), { bundlePath: prepared.bundlePath });
+        this.containers.set(id, made);
+        return made;
+      } catch (e) {
+        await pod.releaseContainer(id);
+        throw e;
+      }
     } catch (e) {
       this.containers.delete(id);
       throw e;
@@ -122,6 +150,21 @@ export class Sandbox {
     const c = this.container(id);
     await c.remove(timeoutSec);
     this.containers.delete(id);
+    await this.podStorage?.releaseContainer(id);
+  }
+
+  /** CreateSandbox's storages, DNS and guest hooks; a failure leaves no sandbox behind. */
+  private async setupSandboxStorage(r: SandboxStorageRequest): Promise<void> {
+    if (r.storages.length === 0 && r.dns.length === 0 && !r.guestHookPath) return;
+    try {
+      await (await this.storage()).setupSandbox({ ...r, sandboxId: this.id, hotplugTimeoutMs: this.opts.hotplugTimeoutMs ?? 3000 });
+    } catch (e) {
+      if (this.pidnsHolder) (await Sandbox.launcherModule()).abortInit(this.pidnsHolder);
+      this.pidnsHolder = undefined;
+      this.id = "";
+      this.hostname = "";
+      throw e;
+    }
   }
 
   private pushOom(id: string): void {

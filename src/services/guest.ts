@@ -6,8 +6,11 @@ import { EMPTY, type AgentHandlers, type ServiceDeps } from "./deps.ts";
 
 export function guestHandlers(d: ServiceDeps): AgentHandlers {
   return {
-    GetGuestDetails: (r) =>
-      guestDetails({ memBlockSize: !!r.mem_block_size, memHotplugProbe: !!r.mem_hotplug_probe, initDaemon: d.ownsMachine }),
+    GetGuestDetails: async (r) =>
+      guestDetails({
+        memBlockSize: !!r.mem_block_size, memHotplugProbe: !!r.mem_hotplug_probe, initDaemon: d.ownsMachine,
+        storageHandlers: (await import("../storage/drivers.ts")).driverNames(),
+      }),
     CopyFile: (r) => (
       copyFile({
         path: r.path ?? "", file_size: r.file_size ?? 0, file_mode: r.file_mode ?? 0, dir_mode: r.dir_mode ?? 0,

@@ -9,13 +9,14 @@ import { containerHandlers } from "./containers.ts";
 import { guestHandlers } from "./guest.ts";
 import { networkHandlers } from "./network.ts";
 import { sandboxHandlers } from "./sandbox.ts";
+import { storageHandlers } from "./storage.ts";
 import { typedHandlers } from "./typed.ts";
 
 export type { ServiceDeps } from "./deps.ts";
 
 /** Every AgentService RPC the agent serves; the README's feature table mirrors this list. */
 export function agentHandlers(d: ServiceDeps): AgentHandlers {
-  const areas = [sandboxHandlers(d), containerHandlers(d), guestHandlers(d), networkHandlers(d)];
+  const areas = [sandboxHandlers(d), containerHandlers(d), guestHandlers(d), networkHandlers(d), storageHandlers(d)];
   const all: AgentHandlers = {};
   for (const area of areas) {
     for (const name of Object.keys(area)) {
