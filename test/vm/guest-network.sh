@@ -86,6 +86,14 @@ else
 	report net_link_not_found fail "ctl exit $rc: $(echo "$out" | tail -n 1 | oneline)"
 fi
 
+# This guest image has no iptables: GetIPTables must say so (FAILED_PRECONDITION), not crash.
+out="$(ctl -c "GetIPTables" 2>&1)"
+if echo "$out" | grep -q 'FAILED_PRECONDITION.*iptables-save is not in the guest image'; then
+	report net_iptables_missing ok "$(echo "$out" | oneline)"
+else
+	report net_iptables_missing fail "$(echo "$out" | oneline)"
+fi
+
 echo "VMTEST guest_script_done_uptime=$(cut -d' ' -f1 /proc/uptime)"
 if out="$(ctl -c DestroySandbox 2>&1)"; then
 	report destroy_sandbox ok "answered; power-off expected"
