@@ -201,4 +201,18 @@ describe.skipIf(missing({ root: isRoot, "iproute2 (ip)": haveIp }))("network RPC
     const six = await rpc(c, "GetIPTables", { is_ipv6: true });
     expect(new TextDecoder().decode(six.data ?? new Uint8Array(0))).toBe(sh(["ip", "netns", "exec", h.pod, "ip6tables-save"]));
   });
+  test("a dump spanning many datagrams is read to NLMSG_DONE: 300 more links, every one listed", async () => {
+    const batch = Array.from({ length: 150 }, (_, i) => `link add dm${i} type veth peer name dp${i}`).join("\n") + "\n";
+    const p = Bun.spawnSync(["ip", "-n", h.pod, "-batch", "-"], { stdin: new TextEncoder().encode(batch), stderr: "pipe" });
+    expect(p.exitCode).toBe(0);
+    try {
+      const ifs = (await rpc(c, "ListInterfaces", {})).Interfaces!;
+      const kernel = h.ipj("link", "show");
+      expect(kernel.length).toBeGreaterThan(300);
+      expect(ifs.map((i) => i.name).sort()).toEqual(kernel.map((l) => l.ifname).sort());
+    } finally {
+      const del = Array.from({ length: 150 }, (_, i) => `link del dm${i}`).join("\n") + "\n";
+      Bun.spawnSync(["ip", "-n", h.pod, "-batch", "-"], { stdin: new TextEncoder().encode(del), stderr: "pipe" });
+    }
+  });
 });
