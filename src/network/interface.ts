@@ -1,4 +1,5 @@
-// UpdateInterface and ListInterfaces, in Kata's order: find the link by MAC (a miss says
+// UpdateInterface and ListInterfaces, in Kata's order: with devicePath, wait for that NIC (and give
+// it the requested MAC, Kata's VFIO case); find the link by MAC (a miss says
 // "Link not found", which the Go runtime's retry loop looks for), take it down, make its addresses
 // exactly the requested ones, rename it (a link already holding the name is moved aside to
 // "<name>_temp" and given our old name afterwards), set MTU and ARP, bring it up, and answer what
@@ -23,8 +24,8 @@ interface Addr {
 export interface UpdateInterfaceOptions {
   hotplugTimeoutMs: number;
   log: Logger;
-  /** Waits for the NIC at a PCI path (sysfs polling today; uevents later). */
-  waitForDevice?: (devicePath: string, timeoutMs: number) => Promise<unknown>;
+  /** Waits for the NIC at a PCI path (sysfs polling today; uevents later); resolves with its name. */
+  waitForDevice?: (devicePath: string, timeoutMs: number) => Promise<string>;
   /** Whether the guest's IPv6 stack is on (default: read /proc/sys/net/ipv6). */
   ipv6Enabled?: () => boolean;
 }
@@ -51,7 +52,10 @@ export async function updateInterface(req: InterfaceData, o: UpdateInterfaceOpti
   checkLinkName(req.name, "interface.name");
   checkMtu(req.mtu, "interface.mtu");
   const requested = req.addresses.map((a, i) => checkAddress(a, `interface.IPAddresses[${i}]`));
-  if (req.devicePath) await (o.waitForDevice ?? waitForPciNetDevice)(req.devicePath, o.hotplugTimeoutMs);
+  if (req.devicePath) {
+    const netdev = await (o.waitForDevice ?? waitForPciNetDevice)(req.devicePath, o.hotplugTimeoutMs);
+    reconcileMac(netdev, mac, req, o.log);
+  }
 
   const link = rtnl.listLinks().find((l) => sameBytes(l.mac, mac));
   if (!link) throw notFound(`Link not found (hwAddr ${req.hwAddr})`);
@@ -70,6 +74,24 @@ export async function updateInterface(req: InterfaceData, o: UpdateInterfaceOpti
     throw withRollback(e as Error, link.name, undo);
   }
   return readBack(link.index, req);
+}
+
+/**
+ * Kata's VFIO case: a passed-through NIC shows its physical MAC, not the one the runtime chose, so
+ * the NIC found at devicePath is given the requested MAC before the lookup by MAC. A failure is
+ * logged and the lookup decides (as Kata does).
+ */
+function reconcileMac(netdev: string, mac: Uint8Array, req: InterfaceData, log: Logger): void {
+  const link = rtnl.linkByName(netdev);
+  if (!link || sameBytes(link.mac, mac)) return;
+  try {
+    if (link.flags & IFF_UP) rtnl.changeLink({ index: link.index, flags: 0, change: IFF_UP }, `${netdev} down`);
+    rtnl.changeLink({ index: link.index, address: mac }, `${netdev} address ${req.hwAddr}`);
+    if (link.flags & IFF_UP) rtnl.changeLink({ index: link.index, flags: IFF_UP, change: IFF_UP }, `${netdev} up`);
+    log.info("set the MAC of the NIC at devicePath to the requested one", { device_path: req.devicePath, netdev, from: formatMAC(link.mac), to: req.hwAddr });
+  } catch (e) {
+    log.warn("could not set the MAC of the NIC at devicePath; looking the link up by MAC anyway", { device_path: req.devicePath, netdev, error: (e as Error).message });
+  }
 }
 
 function apply(link: rtnl.LinkInfo, req: InterfaceData, wanted: Addr[], before: { addresses: Addr[]; other?: rtnl.LinkInfo }, undo: (() => void)[]): void {
