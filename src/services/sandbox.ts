@@ -9,6 +9,7 @@ export function sandboxHandlers(d: ServiceDeps): AgentHandlers {
       await sb.create({
         id: r.sandbox_id ?? "", hostname: r.hostname ?? "", sandboxPidns: !!r.sandbox_pidns,
         storage: { storages: toStorageSpecs(r.storages), dns: r.dns ?? [], guestHookPath: r.guest_hook_path ?? "" },
+        kernelModules: (r.kernel_modules ?? []).map((m) => ({ name: m.name ?? "", parameters: m.parameters ?? [] })),
       }), EMPTY),
     DestroySandbox: async () => {
       await sb.destroy();

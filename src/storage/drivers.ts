@@ -1,8 +1,8 @@
 // The storage driver table: Kata's driver names -> handlers. A name not here is refused with
-// INVALID_ARGUMENT naming it (never ignored). Block drivers (src/storage/block.ts) join with one
-// line each once they exist.
+// INVALID_ARGUMENT naming it (never ignored).
 import { invalid } from "../errors.ts";
 import type { StorageDriver } from "./driver.ts";
+import { blockDrivers } from "./block.ts";
 import { ephemeralDriver } from "./ephemeral.ts";
 import { bindDriver, ninePDriver, overlayDriver, virtioFsDriver } from "./fs-drivers.ts";
 import { localDriver } from "./local.ts";
@@ -16,14 +16,11 @@ const DRIVERS: readonly StorageDriver[] = [
   ephemeralDriver,
   localDriver,
   watchableBindDriver,
+  ...blockDrivers, // blk, mmioblk, scsi, nvdimm
 ];
 
 /** Kata drivers this agent does not have yet, so the refusal can say why. */
 const NOT_YET: Readonly<Record<string, string>> = {
-  blk: "block devices are not supported yet",
-  mmioblk: "block devices are not supported yet",
-  scsi: "block devices are not supported yet",
-  nvdimm: "block devices are not supported yet",
   "blk-ccw": "CCW block devices exist only on s390x",
   "image_guest_pull": "guest image pull is not supported",
   "erofs.multi-layer": "multi-layer EROFS is not supported",

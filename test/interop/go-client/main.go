@@ -176,6 +176,9 @@ func main() {
 		case "pod-replay":
 			podReplay(pb.NewAgentServiceClient(c), *podFile)
 		default:
+			if podScenario(sc, c, cs) {
+				continue
+			}
 			emit(result{"scenario": sc, "ok": false, "error": "unknown scenario"})
 			os.Exit(2)
 		}
