@@ -13,7 +13,12 @@ import { IFF_NOARP, IFF_UP, RTNH_F_ONLINK, RTN_UNICAST, RTPROT_KERNEL, RT_TABLE_
 import * as rtnl from "./rtnl.ts";
 import type { IPAddressData, InterfaceData } from "./types.ts";
 import { checkAddress, checkLinkName, checkMtu } from "./validate.ts";
-import { waitForPciNetDevice } from "./pci-net.ts";
+
+/** The devices area's uevent-driven wait (Kata's wait_for_pci_net_interface), loaded when needed. */
+async function waitForPciNetInterface(devicePath: string, timeoutMs: number): Promise<string> {
+  const { waitForPciNetInterface: wait } = await import("../device/net-wait.ts");
+  return wait(devicePath, timeoutMs);
+}
 
 interface Addr {
   family: Family;
@@ -24,7 +29,7 @@ interface Addr {
 export interface UpdateInterfaceOptions {
   hotplugTimeoutMs: number;
   log: Logger;
-  /** Waits for the NIC at a PCI path (sysfs polling today; uevents later); resolves with its name. */
+  /** Waits for the NIC at a PCI path; resolves with its name. Default: the devices area's uevent wait. */
   waitForDevice?: (devicePath: string, timeoutMs: number) => Promise<string>;
   /** Whether the guest's IPv6 stack is on (default: read /proc/sys/net/ipv6). */
   ipv6Enabled?: () => boolean;
@@ -53,7 +58,7 @@ export async function updateInterface(req: InterfaceData, o: UpdateInterfaceOpti
   checkMtu(req.mtu, "interface.mtu");
   const requested = req.addresses.map((a, i) => checkAddress(a, `interface.IPAddresses[${i}]`));
   if (req.devicePath) {
-    const netdev = await (o.waitForDevice ?? waitForPciNetDevice)(req.devicePath, o.hotplugTimeoutMs);
+    const netdev = await (o.waitForDevice ?? waitForPciNetInterface)(req.devicePath, o.hotplugTimeoutMs);
     reconcileMac(netdev, mac, req, o.log);
   }
 
