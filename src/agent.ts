@@ -91,7 +91,9 @@ export async function agentMain(argv: string[]): Promise<void> {
   };
   registerServices(server, {
     sandbox, log: rpcLog, ownsMachine: initMode, hotplugTimeoutMs: config.hotplugTimeoutMs, stats,
-    onDestroySandbox: () => void shutdown("DestroySandbox"),
+    // The answer is on its way: give its client up to half a second to read it and hang up
+    // before the server closes (as PID 1: before the power-off), so the caller sees the result.
+    onDestroySandbox: () => void clientsGone(server, 500).then(() => shutdown("DestroySandbox")),
   });
   await server.listen(config.serverAddr);
   log.info("agent ready", { server_addr: config.serverAddr });
@@ -108,6 +110,12 @@ export async function agentMain(argv: string[]): Promise<void> {
     };
     for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => void onSignal(signal)());
   }
+}
+
+/** Resolves once no client is connected, or after ms. */
+async function clientsGone(server: TtrpcServer, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (server.connectionCount > 0 && Date.now() < end) await Bun.sleep(10);
 }
 
 function summary(c: AgentConfig): Record<string, unknown> {
