@@ -13,6 +13,7 @@ export function containerHandlers(d: ServiceDeps): AgentHandlers {
   const sb = d.sandbox;
   return {
     CreateContainer: async (r) => (
+      refuseSharedMounts(r.shared_mounts?.length ?? 0),
       await sb.createContainer({
         id: r.container_id ?? "", execId: r.exec_id ?? "", spec: r.OCI ?? undefined, storages: toStorageSpecs(r.storages),
         sandboxPidns: !!r.sandbox_pidns,
@@ -50,4 +51,13 @@ export function containerHandlers(d: ServiceDeps): AgentHandlers {
     TtyWinResize: (r) => (sb.container(r.container_id).process(r.exec_id ?? "").resizeTty(r.row ?? 0, r.column ?? 0), EMPTY),
     GetOOMEvent: async (_r, ctx) => ({ container_id: await sb.nextOomEvent(ctx.signal) }),
   };
+}
+
+/**
+ * CreateContainerRequest.shared_mounts (Kata's setup_shared_mounts: a path of one container's
+ * mount namespace cloned into another's with open_tree/move_mount) is not implemented: refused,
+ * not ignored. Neither runtime sends it for an ordinary pod.
+ */
+function refuseSharedMounts(n: number): void {
+  if (n > 0) throw invalid(`CreateContainer: shared_mounts (${n}) are not supported by this agent`);
 }
