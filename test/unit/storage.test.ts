@@ -130,7 +130,7 @@ describe("storage table", () => {
     const t = new StorageTable(fakeDrivers(log));
     const ctx = { sandboxId: "s", hotplugTimeoutMs: 0 };
     await expect(t.add([spec(A), spec("/tmp/x")], ctx, "storages")).rejects.toThrow(/storages\[1\].mount_point "\/tmp\/x" is outside/);
-    await expect(t.add([spec(A), spec(B, { driver: "blk" })], ctx, "storages")).rejects.toThrow(/storages\[1\].driver: storage driver "blk" is not available/);
+    await expect(t.add([spec(A), spec(B, { driver: "image_guest_pull" })], ctx, "storages")).rejects.toThrow(/storages\[1\].driver: storage driver "image_guest_pull" is not available/);
     await expect(t.add([spec(A), spec(B, { driver: "nfs" })], ctx, "storages")).rejects.toThrow(/unknown storage driver "nfs"/);
     await expect(t.add([spec(A), spec(`${A}/`)], ctx, "storages")).rejects.toThrow(/appears twice/);
     expect(log).toEqual([]);

@@ -37,10 +37,24 @@ dev_numbers() {
 	printf '%x:%x' "$ma" "$mi"
 }
 
-# run_with_device CHECK CID DEVICE_JSON GUEST_NAME_CMD: a container reads /dev/xvdb
+# spec_file CID MOUNT_POINT: the bundle's config.json with a command that prints the file of the
+# storage (bound at /data) and the numbers of /dev/xvdb, the storage bound read-only at /data.
+spec_file() {
+	sed -e 's|"tail",|"sh", "-c",|' \
+		-e 's|"/dev/zero"|"cat /data/hello.txt; stat -c %t:%T /dev/xvdb"|' \
+		-e 's|"path": "rootfs"|"path": "/vmtest/bundle/rootfs"|' \
+		-e "s|/vmtest/oom|/vmtest/$1|" \
+		-e "s|\"mounts\": \\[|\"mounts\": [ {\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"$2\", \"options\": [\"rbind\", \"ro\"]},|" \
+		/vmtest/bundle/config.json >"/tmp/$1.json"
+	echo "/tmp/$1.json"
+}
+
+# run_with_device CHECK CID DEVICE_JSON STORAGE_JSON MOUNT_POINT GUEST_NAME_CMD: a container with the
+# disk as /dev/xvdb (Linux.Devices holds the host's 8:16) and as a storage mounted at MOUNT_POINT
+# reads the file on it and the numbers of its node.
 run_with_device() {
-	check="$1"; cid="$2"; device="$3"; find_name="$4"
-	out="$(ctl -c "CreateContainer cid=$cid rootfs=$ROOTFS cmd=\"sh -c 'stat -c %t:%T /dev/xvdb; head -c 8388608 /dev/xvdb | grep -c -a $MARKER'\" OCI.Linux.Devices=json://{\"Path\":\"/dev/xvdb\",\"Type\":\"b\",\"Major\":8,\"Minor\":16,\"FileMode\":432} devices=json://$device" \
+	check="$1"; cid="$2"; device="$3"; storage="$4"; mp="$5"; find_name="$6"
+	out="$(ctl -c "CreateContainer cid=$cid spec=$(spec_file "$cid" "$mp") OCI.Linux.Devices=json://{\"Path\":\"/dev/xvdb\",\"Type\":\"b\",\"Major\":8,\"Minor\":16,\"FileMode\":432} devices=json://$device storages=json://$storage" \
 		-c "StartContainer cid=$cid" -c "ReadAll cid=$cid" -c "WaitProcess cid=$cid" -c "RemoveContainer cid=$cid" 2>&1)"
 	name="$(eval "$find_name")"
 	if [ -z "$name" ] || [ ! -e "/sys/class/block/$name" ]; then
@@ -49,29 +63,35 @@ run_with_device() {
 	fi
 	want="$(dev_numbers "$name")"
 	data="$(echo "$out" | grep -v '^[A-Za-z]*: ')" # the container's stdout, without ctl's reply lines
-	got="$(echo "$data" | head -n 1)"
-	count="$(echo "$data" | sed -n 2p)"
+	file="$(echo "$data" | head -n 1)"
+	got="$(echo "$data" | sed -n 2p)"
 	if ! echo "$out" | grep -q '^WaitProcess: {"status":0}'; then
 		report "$check" fail "container failed: $(echo "$out" | oneline)"
+	elif [ "$file" != "$MARKER" ]; then
+		report "$check" fail "the storage's file read '$file': $(echo "$out" | oneline)"
 	elif [ "$got" != "$want" ]; then
 		report "$check" fail "container saw /dev/xvdb as $got, guest $name is $want: $(echo "$out" | oneline)"
-	elif [ "${count:-0}" -lt 1 ]; then
-		report "$check" fail "marker not read from /dev/xvdb: $(echo "$out" | oneline)"
+	elif grep -q " $mp " /proc/self/mountinfo; then
+		report "$check" fail "$mp still mounted after RemoveContainer"
 	else
-		report "$check" ok "guest $name ($want) as /dev/xvdb, marker read"
+		report "$check" ok "guest $name ($want) as /dev/xvdb; storage at $mp read by the container, released on remove"
 	fi
 }
 
+STOR=/run/kata-containers/sandbox/storage
 # 1. virtio-blk hot-plugged into the root port at 00:02.0 → PCI path 02/00
 run_with_device blk_pci dblk '{"type":"blk","id":"02/00","container_path":"/dev/xvdb"}' \
+	"{\"driver\":\"blk\",\"source\":\"02/00\",\"fstype\":\"ext4\",\"options\":[\"ro\"],\"mount_point\":\"$STOR/blk\"}" "$STOR/blk" \
 	'ls /sys/devices/pci0000:00/0000:00:02.0/0000:01:00.0/virtio*/block/ 2>/dev/null | head -n 1'
 
 # 2. scsi-hd hot-plugged at scsi-id 1, lun 2 on the virtio-scsi controller → SCSI address 1:2
 run_with_device scsi dscsi '{"type":"scsi","id":"1:2","container_path":"/dev/xvdb"}' \
+	"{\"driver\":\"scsi\",\"source\":\"1:2\",\"fstype\":\"ext4\",\"options\":[\"ro\"],\"mount_point\":\"$STOR/scsi\"}" "$STOR/scsi" \
 	'ls /sys/class/scsi_disk/*:0:1:2/device/block/ 2>/dev/null | head -n 1'
 
 # 3. nvdimm (cold-plugged, -machine nvdimm=on) → /dev/pmem0
-run_with_device nvdimm dpmem '{"type":"nvdimm","vm_path":"/dev/pmem0","container_path":"/dev/xvdb"}' 'echo pmem0'
+run_with_device nvdimm dpmem '{"type":"nvdimm","vm_path":"/dev/pmem0","container_path":"/dev/xvdb"}' \
+	"{\"driver\":\"nvdimm\",\"source\":\"/dev/pmem0\",\"fstype\":\"ext4\",\"options\":[\"ro\"],\"mount_point\":\"$STOR/pmem\"}" "$STOR/pmem" 'echo pmem0'
 
 # 4. AddSwap: a disk with a swap signature hot-plugged at 00:04.0 → PCIPath [4, 0]
 out="$(ctl -c 'AddSwap json://{"PCIPath":[4,0]}' 2>&1)"

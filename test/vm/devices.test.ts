@@ -1,7 +1,8 @@
 // Devices in a real guest (q35, TCG): disks hot-plugged through QMP while the agent waits for
 // them — virtio-blk by PCI path (root port at 00:02.0), scsi-hd by SCSI address on virtio-scsi,
-// an nvdimm as /dev/pmem0, AddSwap on a hot-plugged swap disk, and a hot-added DIMM the agent
-// onlines. The guest half is test/vm/devices-guest.sh; the host plugs each device when the
+// an nvdimm as /dev/pmem0 — each used by a container both as a storage (blk/scsi/nvdimm driver,
+// mounted, its file read through a bind) and as a device (Linux.Devices rewritten to the guest's
+// numbers); AddSwap on a hot-plugged swap disk; a hot-added DIMM the agent onlines. The guest half is test/vm/devices-guest.sh; the host plugs each device when the
 // agent's log (on the console) says it is waiting for it.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
@@ -27,7 +28,7 @@ describe.skipIf(lacks({ "VM boot (qemu, kernel, busybox-static, mkfs.ext4, mkswa
   const dir = join(workDir, "devices");
   afterAll(() => rmSync(join(dir, "disks"), { recursive: true, force: true }));
 
-  test("hot-plugged virtio-blk, scsi-hd, nvdimm: containers see guest numbers and read the disks; AddSwap; memory onlined", async () => {
+  test("hot-plugged virtio-blk, scsi-hd, nvdimm: containers read files from the mounted storages and see guest numbers; AddSwap; memory onlined", async () => {
     const disks = join(dir, "disks");
     rmSync(disks, { recursive: true, force: true });
     mkdirSync(disks, { recursive: true });
