@@ -91,14 +91,31 @@ export async function agentMain(argv: string[]): Promise<void> {
   };
   registerServices(server, {
     sandbox, log: rpcLog, ownsMachine: initMode, hotplugTimeoutMs: config.hotplugTimeoutMs, stats,
-    onDestroySandbox: () => void shutdown("DestroySandbox"),
+    // The answer is on its way: give its client up to half a second to read it and hang up
+    // before the server closes (as PID 1: before the power-off), so the caller sees the result.
+    onDestroySandbox: () => void clientsGone(server, 500).then(() => shutdown("DestroySandbox")),
   });
   await server.listen(config.serverAddr);
   log.info("agent ready", { server_addr: config.serverAddr });
   if (!initMode) {
-    process.on("SIGTERM", () => void shutdown("SIGTERM"));
-    process.on("SIGINT", () => void shutdown("SIGINT"));
+    // A standalone agent asked to stop leaves nothing behind: containers are removed (processes
+    // killed, cgroups and mounts gone) exactly as DestroySandbox does, then it exits.
+    let stopping = false;
+    const onSignal = (signal: string) => async () => {
+      if (stopping) return;
+      stopping = true;
+      log.info("stopping on signal: destroying the sandbox", { signal });
+      await sandbox.destroy().catch((error) => log.error("destroying the sandbox on a signal failed", { signal, error }));
+      await shutdown(signal);
+    };
+    for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => void onSignal(signal)());
   }
+}
+
+/** Resolves once no client is connected, or after ms. */
+async function clientsGone(server: TtrpcServer, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (server.connectionCount > 0 && Date.now() < end) await Bun.sleep(10);
 }
 
 function summary(c: AgentConfig): Record<string, unknown> {

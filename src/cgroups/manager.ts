@@ -39,6 +39,8 @@ export interface CgroupManager {
   pids(): number[];
   freeze(): Promise<void>;
   thaw(): Promise<void>;
+  /** True unless the cgroup is fully thawed: a process joining it now would stop in the kernel. */
+  isFrozen(): boolean;
   stats(): CgroupStats;
   /** How many processes the kernel OOM killer has killed in this cgroup. */
   oomKilled(): number;

@@ -4,7 +4,7 @@
 import { initialDeviceWrites, specDeviceWrites, type DeviceWrite } from "./devices.ts";
 import {
   CgroupError, cgLog, closeQuietly, hasFile, hugepageSizes, makeLevels, openProcs, readOptional, readProcsRecursive, readValue,
-  removeLevels, sleep, writeValue, writeValues,
+  refuseExisting, removeLevels, sleep, writeValue, writeValues,
 } from "./fsutil.ts";
 import type { CgroupManager, CgroupMountView } from "./manager.ts";
 import { int, str, type LinuxBlockIO, type LinuxCPU, type LinuxMemory, type LinuxThrottleDevice, type Resources } from "./resources.ts";
@@ -56,6 +56,7 @@ export class V1Manager implements CgroupManager {
   }
 
   create(): void {
+    refuseExisting(this.hierarchies.map((h) => h.dir), this.rel);
     for (const h of this.hierarchies) {
       const levels = makeLevels(h.mountPoint, this.rel);
       if (h.controllers.includes("cpuset")) {
@@ -254,6 +255,12 @@ export class V1Manager implements CgroupManager {
 
   thaw(): Promise<void> {
     return this.setFreezer("THAWED");
+  }
+
+  isFrozen(): boolean {
+    const dir = this.dirs.get("freezer");
+    const state = dir ? readOptional(dir, "freezer.state") : undefined;
+    return state !== undefined && state !== "THAWED";
   }
 
   oomKilled(): number {

@@ -6,7 +6,7 @@ import type { Logger } from "../log/logger.ts";
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { newManager } from "../cgroups/manager.ts";
 import { abortInit, createInit, spawn, startInit, type Created } from "../sys/launcher.ts";
-import { killQuietly, sendSignal } from "../sys/proc.ts";
+import { isLiveProcess, killQuietly, mayKillForContainer, sendSignal } from "../sys/proc.ts";
 import { SIGKILL, SIGTERM } from "../sys/consts.ts";
 import type { NamespaceKind } from "../sys/launch-plan.ts";
 import { lacksHandler } from "../process/signal-mask.ts";
@@ -43,6 +43,10 @@ export class Container {
   status: ContainerStatus = "created";
   readonly processes = new Map<string, ContainerProcess>();
   private created: Created | undefined;
+  /** Freezes in progress (PauseContainer, kill-all): ExecProcess is refused meanwhile. */
+  private freezing = 0;
+  /** Every process was sent SIGKILL: the container is going away, ExecProcess is refused. */
+  private killedAll = false;
   /** True until the create-time hooks ran: they see the OCI status "creating". */
   private creating = true;
   private removing: Promise<void> | undefined;
@@ -143,7 +147,14 @@ export class Container {
     if (this.status !== "created" || !this.created) throw precondition(`container ${this.id} is ${this.status}, not created`);
     const created = this.created;
     this.created = undefined;
-    await runHooks("startContainer", this.hooks.startContainer, this.state());
+    try {
+      await runHooks("startContainer", this.hooks.startContainer, this.state());
+    } catch (e) {
+      // The init will never start: kill it and close the gate's start and status pipes, which
+      // nothing else would close (they leaked, one pair per failed start, before).
+      abortInit(created);
+      throw e;
+    }
     await startInit(created);
     // The workload may already have exited (and been reaped) by now.
     this.status = this.init.running ? "running" : "stopped";
@@ -159,7 +170,13 @@ export class Container {
   exec(execId: string, process: IProcess | null | undefined): ContainerProcess {
     validateId("exec", execId);
     if (!process) throw invalid("ExecProcess: process is missing");
-    if (this.status !== "running" && this.status !== "paused") throw precondition(`container ${this.id} is ${this.status}, not running`);
+    if (this.status !== "running") throw precondition(`container ${this.id} is ${this.status}, not running`);
+    // A process joining a frozen cgroup stops in the kernel before its exec, and the launcher's
+    // vfork would hold the agent's only thread with it (issue 14 #1).
+    if (this.killedAll) throw precondition(`container ${this.id} is being killed: no new process can start in it`);
+    if (this.freezing > 0 || this.cgroup.isFrozen()) {
+      throw precondition(`container ${this.id} is being paused or killed (its cgroup is frozen): no new process can join it`);
+    }
     if (execId === this.id || this.processes.has(execId)) throw exists(`exec id ${execId} already exists in container ${this.id}`);
     const stdio = stdioFor(process, this.env.pipeSize);
     const cgFds = this.cgroup.procsFds();
@@ -180,6 +197,9 @@ export class Container {
       pid = spawn(plan);
     } catch (e) {
       stdio.discard();
+      // The init died meanwhile (a kill racing this exec): its root and namespaces are gone, which
+      // is the container's state, not a fault of the request.
+      if (!isLiveProcess(this.init.pid)) throw precondition(`container ${this.id} has stopped (its init exited): ${(e as Error).message}`);
       throw e;
     } finally {
       cgFds.forEach(closeFd);
@@ -225,16 +245,27 @@ export class Container {
       this.created = undefined;
       return;
     }
-    await this.cgroup.freeze().catch(() => {});
-    for (const pid of this.cgroup.pids()) killQuietly(pid, SIGKILL);
-    killQuietly(this.init.pid, SIGKILL);
-    await this.cgroup.thaw().catch(() => {});
+    this.freezing++;
+    this.killedAll = true;
+    try {
+      await this.cgroup.freeze().catch(() => {});
+      for (const pid of this.cgroup.pids()) if (mayKillForContainer(pid)) killQuietly(pid, SIGKILL);
+      killQuietly(this.init.pid, SIGKILL);
+      await this.cgroup.thaw().catch(() => {});
+    } finally {
+      this.freezing--;
+    }
   }
 
   async pause(): Promise<void> {
     if (this.status !== "running") throw precondition(`container ${this.id} is ${this.status}, not running`);
-    await this.cgroup.freeze();
-    this.status = "paused";
+    this.freezing++;
+    try {
+      await this.cgroup.freeze();
+      this.status = "paused";
+    } finally {
+      this.freezing--;
+    }
   }
 
   async resume(): Promise<void> {
