@@ -41,7 +41,7 @@ dev_numbers() {
 # storage (bound at /data) and the numbers of /dev/xvdb, the storage bound read-only at /data.
 spec_file() {
 	sed -e 's|"tail",|"sh", "-c",|' \
-		-e 's|"/dev/zero"|"cat /data/hello.txt; stat -c %t:%T /dev/xvdb"|' \
+		-e "s|\"/dev/zero\"|\"cat /data/hello.txt; stat -c %t:%T /dev/xvdb; grep ' /data ' /proc/mounts\"|" \
 		-e 's|"path": "rootfs"|"path": "/vmtest/bundle/rootfs"|' \
 		-e "s|/vmtest/oom|/vmtest/$1|" \
 		-e "s|\"mounts\": \\[|\"mounts\": [ {\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"$2\", \"options\": [\"rbind\", \"ro\"]},|" \
@@ -49,11 +49,12 @@ spec_file() {
 	echo "/tmp/$1.json"
 }
 
-# run_with_device CHECK CID DEVICE_JSON STORAGE_JSON MOUNT_POINT GUEST_NAME_CMD: a container with the
-# disk as /dev/xvdb (Linux.Devices holds the host's 8:16) and as a storage mounted at MOUNT_POINT
-# reads the file on it and the numbers of its node.
+# run_with_device CHECK CID DEVICE_JSON STORAGE_JSON MOUNT_POINT GUEST_NAME_CMD [MOUNT_OPT]: a
+# container with the disk as /dev/xvdb (Linux.Devices holds the host's 8:16) and as a storage
+# mounted at MOUNT_POINT reads the file on it and the numbers of its node (and finds MOUNT_OPT in
+# the options of its /data mount).
 run_with_device() {
-	check="$1"; cid="$2"; device="$3"; storage="$4"; mp="$5"; find_name="$6"
+	check="$1"; cid="$2"; device="$3"; storage="$4"; mp="$5"; find_name="$6"; want_opt="$7"
 	out="$(ctl -c "CreateContainer cid=$cid spec=$(spec_file "$cid" "$mp") OCI.Linux.Devices=json://{\"Path\":\"/dev/xvdb\",\"Type\":\"b\",\"Major\":8,\"Minor\":16,\"FileMode\":432} devices=json://$device storages=json://$storage" \
 		-c "StartContainer cid=$cid" -c "ReadAll cid=$cid" -c "WaitProcess cid=$cid" -c "RemoveContainer cid=$cid" 2>&1)"
 	name="$(eval "$find_name")"
@@ -65,16 +66,19 @@ run_with_device() {
 	data="$(echo "$out" | grep -v '^[A-Za-z]*: ')" # the container's stdout, without ctl's reply lines
 	file="$(echo "$data" | head -n 1)"
 	got="$(echo "$data" | sed -n 2p)"
+	mnt="$(echo "$data" | sed -n 3p)"
 	if ! echo "$out" | grep -q '^WaitProcess: {"status":0}'; then
 		report "$check" fail "container failed: $(echo "$out" | oneline)"
 	elif [ "$file" != "$MARKER" ]; then
 		report "$check" fail "the storage's file read '$file': $(echo "$out" | oneline)"
 	elif [ "$got" != "$want" ]; then
 		report "$check" fail "container saw /dev/xvdb as $got, guest $name is $want: $(echo "$out" | oneline)"
+	elif [ -n "$want_opt" ] && ! echo "$mnt" | grep -q "$want_opt"; then
+		report "$check" fail "/data is not mounted with $want_opt: $mnt"
 	elif grep -q " $mp " /proc/self/mountinfo; then
 		report "$check" fail "$mp still mounted after RemoveContainer"
 	else
-		report "$check" ok "guest $name ($want) as /dev/xvdb; storage at $mp read by the container, released on remove"
+		report "$check" ok "guest $name ($want) as /dev/xvdb; storage at $mp read by the container${want_opt:+ (mounted $want_opt)}, released on remove"
 	fi
 }
 
@@ -89,9 +93,20 @@ run_with_device scsi dscsi '{"type":"scsi","id":"1:2","container_path":"/dev/xvd
 	"{\"driver\":\"scsi\",\"source\":\"1:2\",\"fstype\":\"ext4\",\"options\":[\"ro\"],\"mount_point\":\"$STOR/scsi\"}" "$STOR/scsi" \
 	'ls /sys/class/scsi_disk/*:0:1:2/device/block/ 2>/dev/null | head -n 1'
 
-# 3. nvdimm (cold-plugged, -machine nvdimm=on) → /dev/pmem0
+# 3. nvdimm (cold-plugged, -machine nvdimm=on) → /dev/pmem0, mounted with dax. QEMU's nvdimm
+#    comes up as a raw namespace, which has no DAX; what Kata's image tool (nsdax) writes at build
+#    time is made here through sysfs: the namespace becomes fsdax (a PFN device, data at 2 MiB).
+nd=/sys/bus/nd
+pfn="$(cat $nd/devices/region0/pfn_seed 2>/dev/null)"
+if echo namespace0.0 >$nd/drivers/nd_pmem/unbind && echo 2097152 >"$nd/devices/$pfn/align" &&
+	echo pmem >"$nd/devices/$pfn/mode" && cat /proc/sys/kernel/random/uuid >"$nd/devices/$pfn/uuid" &&
+	echo namespace0.0 >"$nd/devices/$pfn/namespace" && echo "$pfn" >$nd/drivers/nd_pmem/bind; then
+	echo "VMTEST pmem_fsdax=$pfn dax=$(cat /sys/block/pmem0/queue/dax 2>/dev/null)"
+else
+	echo "VMTEST pmem_fsdax=failed"
+fi
 run_with_device nvdimm dpmem '{"type":"nvdimm","vm_path":"/dev/pmem0","container_path":"/dev/xvdb"}' \
-	"{\"driver\":\"nvdimm\",\"source\":\"/dev/pmem0\",\"fstype\":\"ext4\",\"options\":[\"ro\"],\"mount_point\":\"$STOR/pmem\"}" "$STOR/pmem" 'echo pmem0'
+	"{\"driver\":\"nvdimm\",\"source\":\"/dev/pmem0\",\"fstype\":\"ext4\",\"options\":[\"dax\",\"ro\"],\"mount_point\":\"$STOR/pmem\"}" "$STOR/pmem" 'echo pmem0' dax
 
 # 4. AddSwap: a disk with a swap signature hot-plugged at 00:04.0 → PCIPath [4, 0]
 out="$(ctl -c 'AddSwap json://{"PCIPath":[4,0]}' 2>&1)"

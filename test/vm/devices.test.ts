@@ -1,6 +1,6 @@
 // Devices in a real guest (q35, TCG): disks hot-plugged through QMP while the agent waits for
 // them — virtio-blk by PCI path (root port at 00:02.0), scsi-hd by SCSI address on virtio-scsi,
-// an nvdimm as /dev/pmem0 — each used by a container both as a storage (blk/scsi/nvdimm driver,
+// an nvdimm as /dev/pmem0 (fsdax, mounted with dax) — each used by a container both as a storage (blk/scsi/nvdimm driver,
 // mounted, its file read through a bind) and as a device (Linux.Devices rewritten to the guest's
 // numbers); AddSwap on a hot-plugged swap disk; a hot-added DIMM the agent onlines. The guest half is test/vm/devices-guest.sh; the host plugs each device when the
 // agent's log (on the console) says it is waiting for it.
@@ -34,7 +34,12 @@ describe.skipIf(lacks({ "VM boot (qemu, kernel, busybox-static, mkfs.ext4, mkswa
     mkdirSync(disks, { recursive: true });
     const blk = makeExt4Image(disks, "blk.img", 16);
     const scsi = makeExt4Image(disks, "scsi.img", 16);
-    const pmem = makeExt4Image(disks, "pmem.img", 64);
+    // The nvdimm's backing file: the guest turns its namespace into fsdax (devices-guest.sh), which
+    // puts the data 2 MiB in (the PFN info block and page map come first), so the ext4 (4 KiB
+    // blocks, as DAX needs) is written there.
+    const pmem = join(disks, "pmem.img");
+    run(["truncate", "-s", "64M", pmem]);
+    run(["dd", `if=${makeExt4Image(disks, "pmem-fs.img", 62, 4096)}`, `of=${pmem}`, "bs=1M", "seek=2", "conv=notrunc", "status=none"]);
     const swap = join(disks, "swap.img");
     run(["truncate", "-s", "32M", swap]);
     run(["mkswap", swap]);
