@@ -37,14 +37,17 @@ dev_numbers() {
 	printf '%x:%x' "$ma" "$mi"
 }
 
-# spec_file CID MOUNT_POINT: the bundle's config.json with a command that prints the file of the
-# storage (bound at /data) and the numbers of /dev/xvdb, the storage bound read-only at /data.
+# spec_file CID [MOUNT_POINT]: the bundle's config.json with a command that prints the file of the
+# storage (bound at /data), the numbers of /dev/xvdb and the /data mount; the storage at
+# MOUNT_POINT (if given) bound read-only at /data.
 spec_file() {
+	bind=""
+	[ -n "$2" ] && bind="{\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"$2\", \"options\": [\"rbind\", \"ro\"]},"
 	sed -e 's|"tail",|"sh", "-c",|' \
 		-e "s|\"/dev/zero\"|\"cat /data/hello.txt; stat -c %t:%T /dev/xvdb; grep ' /data ' /proc/mounts\"|" \
 		-e 's|"path": "rootfs"|"path": "/vmtest/bundle/rootfs"|' \
 		-e "s|/vmtest/oom|/vmtest/$1|" \
-		-e "s|\"mounts\": \\[|\"mounts\": [ {\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"$2\", \"options\": [\"rbind\", \"ro\"]},|" \
+		-e "s|\"mounts\": \\[|\"mounts\": [ $bind|" \
 		/vmtest/bundle/config.json >"/tmp/$1.json"
 	echo "/tmp/$1.json"
 }
@@ -83,6 +86,35 @@ run_with_device() {
 }
 
 STOR=/run/kata-containers/sandbox/storage
+
+# vmtest.devices=vfio (a boot with an emulated intel-iommu and an unbound "edu" PCI device in the
+# root port at 00:02.0): a vfio-pci device named "<host BDF>=<guest PCI path>". The agent binds the
+# guest device to vfio-pci, the container gets /dev/vfio/<group> in place of the host's node, and
+# PCIDEVICE_* carries the guest address.
+if grep -q 'vmtest.devices=vfio' /proc/cmdline; then
+	out="$(ctl -c "CreateContainer cid=dvfio spec=$(spec_file dvfio "") cmd=\"sh -c 'ls /dev/vfio; echo \$PCIDEVICE_X; echo \$PCIDEVICE_X_INFO; stat -c %t:%T /dev/vfio/[0-9]*'\" env=PATH=/bin env=PCIDEVICE_X=0000:3b:00.1 env=PCIDEVICE_X_INFO=dev=0000:3b:00.1 OCI.Linux.Devices=json://{\"Path\":\"/dev/vfio/99\",\"Type\":\"c\",\"Major\":240,\"Minor\":99,\"FileMode\":432} devices=json://{\"type\":\"vfio-pci\",\"id\":\"vfio1\",\"container_path\":\"/dev/vfio/99\",\"options\":[\"0000:3b:00.1=02/00\"]}" \
+		-c "StartContainer cid=dvfio" -c "ReadAll cid=dvfio" -c "WaitProcess cid=dvfio" -c "RemoveContainer cid=dvfio" 2>&1)"
+	dev=/sys/bus/pci/devices/0000:01:00.0
+	group="$(basename "$(readlink $dev/iommu_group 2>/dev/null)")"
+	driver="$(basename "$(readlink $dev/driver 2>/dev/null)")"
+	data="$(echo "$out" | grep -v '^[A-Za-z]*: ')"
+	if ! echo "$out" | grep -q '^WaitProcess: {"status":0}'; then
+		report vfio fail "container failed: $(echo "$out" | oneline)"
+	elif [ "$driver" != vfio-pci ] || [ -z "$group" ]; then
+		report vfio fail "0000:01:00.0 driver '$driver' group '$group': $(echo "$out" | oneline)"
+	elif [ "$(echo "$data" | head -n 1)" != "$group" ]; then
+		report vfio fail "container's /dev/vfio holds '$(echo "$data" | head -n 1)', guest group is $group"
+	elif [ "$(echo "$data" | sed -n 2p)" != 0000:01:00.0 ] || [ "$(echo "$data" | sed -n 3p)" != dev=0000:01:00.0 ]; then
+		report vfio fail "PCIDEVICE_X not rewritten: $(echo "$data" | oneline)"
+	elif IFS=: read -r ma mi </sys/class/vfio/$group/dev && [ "$(echo "$data" | sed -n 4p)" != "$(printf '%x:%x' "$ma" "$mi")" ]; then
+		report vfio fail "container's /dev/vfio/$group is $(echo "$data" | sed -n 4p), the guest's $ma:$mi"
+	else
+		report vfio ok "0000:01:00.0 bound to vfio-pci, container has /dev/vfio/$group ($(cat /sys/class/vfio/$group/dev 2>/dev/null)), PCIDEVICE_X=0000:01:00.0"
+	fi
+	ctl -c "DestroySandbox" >/dev/null 2>&1
+	echo "VMTEST devices_guest_done=1"
+	exit 0
+fi
 # 1. virtio-blk hot-plugged into the root port at 00:02.0 → PCI path 02/00
 run_with_device blk_pci dblk '{"type":"blk","id":"02/00","container_path":"/dev/xvdb"}' \
 	"{\"driver\":\"blk\",\"source\":\"02/00\",\"fstype\":\"ext4\",\"options\":[\"ro\"],\"mount_point\":\"$STOR/blk\"}" "$STOR/blk" \
