@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
-export type Machine = "microvm" | "pc";
+export type Machine = "microvm" | "pc" | "q35";
 
 export interface BootOptions {
   /** microvm: the uncompressed ELF vmlinux; pc: the bzImage. */
@@ -19,6 +19,12 @@ export interface BootOptions {
   append?: string[];
   timeoutMs: number;
   memoryMiB?: number;
+  /** A whole -m value ("1024,slots=2,maxmem=4G" for NVDIMMs); wins over memoryMiB. */
+  memorySpec?: string;
+  /** -M options after the machine name ("nvdimm=on"). */
+  machineOptions?: string;
+  /** More QEMU arguments (disks, NVDIMMs), after the defaults. */
+  extraArgs?: string[];
   cpus?: number;
   /** Where to save the whole console output (for a failing test's post-mortem). */
   consoleLog?: string;
@@ -85,16 +91,19 @@ export function qemuArgv(opts: BootOptions): string[] {
   const tscKhz = machine === "microvm" ? hostTscKhz() : null;
   return [
     "qemu-system-x86_64",
-    "-M", machine,
+    "-M", opts.machineOptions ? `${machine},${opts.machineOptions}` : machine,
     "-accel", "tcg",
     "-cpu", "max", // Bun needs AVX2 and friends; TCG's default CPU model lacks them
-    "-m", String(opts.memoryMiB ?? 1024),
+    "-m", opts.memorySpec ?? String(opts.memoryMiB ?? 1024),
     "-smp", String(opts.cpus ?? 1),
     "-nographic",
     "-no-reboot",
     "-kernel", opts.kernel,
     "-initrd", opts.initrd,
     "-append", [...DEFAULT_CMDLINE, ...(tscKhz ? [`tsc_early_khz=${tscKhz}`] : []), ...(opts.append ?? [])].join(" "),
+    // pc/q35 would add an e1000 NIC (and its iPXE ROM) by default.
+    ...(machine === "microvm" ? [] : ["-net", "none"]),
+    ...(opts.extraArgs ?? []),
   ];
 }
 
