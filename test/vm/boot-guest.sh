@@ -31,7 +31,9 @@ case "$out" in
 SERVING*)
 	report agent_check ok "$out"
 	# Right after the first answer: what the guest has left, for the bench's memory rows.
-	echo "VMTEST mem_available_kb=$(sed -n 's/^MemAvailable: *\([0-9]*\).*/\1/p' /proc/meminfo) mem_free_kb=$(sed -n 's/^MemFree: *\([0-9]*\).*/\1/p' /proc/meminfo)"
+	# and where it went: the meminfo parts, and PID 1's (the agent's) resident set by kind.
+	echo "VMTEST mem_available_kb=$(sed -n 's/^MemAvailable: *\([0-9]*\).*/\1/p' /proc/meminfo)$(awk '/^(MemFree|Cached|AnonPages|Shmem|Slab|PageTables|KernelStack):/ { sub(":", "", $1); printf " mi_%s_kb=%s", tolower($1), $2 }' /proc/meminfo)"
+	echo "VMTEST agent_rss_kb=$(awk '/^VmRSS:/ { print $2 }' /proc/1/status)$(awk '/^Rss(Anon|File|Shmem):/ { sub(":", "", $1); printf " agent_%s_kb=%s", tolower($1), $2 }' /proc/1/status)"
 	;;
 *)
 	report agent_check fail "$out"

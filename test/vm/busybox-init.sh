@@ -14,6 +14,6 @@ if [ -r /lib/modules/vmtest/load-order ]; then
 	done </lib/modules/vmtest/load-order
 fi
 kb() { sed -n "s/^$1: *\([0-9]*\).*/\1/p" /proc/meminfo; }
-echo "VMTEST busybox_ready_uptime=$(cut -d' ' -f1 /proc/uptime) mem_available_kb=$(kb MemAvailable) mem_free_kb=$(kb MemFree)" >/dev/console
+echo "VMTEST busybox_ready_uptime=$(cut -d' ' -f1 /proc/uptime) mem_available_kb=$(kb MemAvailable)$(awk '/^(MemFree|Cached|AnonPages|Shmem|Slab|PageTables|KernelStack):/ { sub(":", "", $1); printf " mi_%s_kb=%s", tolower($1), $2 }' /proc/meminfo)" >/dev/console
 sync
 poweroff -f
