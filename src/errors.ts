@@ -8,6 +8,7 @@ export type ErrorKind =
   | "precondition" // FAILED_PRECONDITION: right request, wrong state
   | "unavailable" // UNAVAILABLE: e.g. TtyWinResize without a terminal
   | "deadline" // DEADLINE_EXCEEDED
+  | "resource-exhausted" // RESOURCE_EXHAUSTED: more than the agent accepts (counts, sizes)
   | "unimplemented"
   | "internal";
 
@@ -24,7 +25,7 @@ export function kindOf(e: unknown): ErrorKind {
 
 const KINDS: Record<ErrorKind, true> = {
   invalid: true, "not-found": true, exists: true, precondition: true, unavailable: true, deadline: true,
-  unimplemented: true, internal: true,
+  "resource-exhausted": true, unimplemented: true, internal: true,
 };
 
 export class AgentError extends Error implements KindedError {
@@ -39,3 +40,4 @@ export const notFound = (m: string) => new AgentError("not-found", m);
 export const exists = (m: string) => new AgentError("exists", m);
 export const precondition = (m: string) => new AgentError("precondition", m);
 export const unavailable = (m: string) => new AgentError("unavailable", m);
+export const exhausted = (m: string) => new AgentError("resource-exhausted", m);

@@ -11,8 +11,7 @@ const O_CLOEXEC = 0o2000000;
 
 /** A cgroupfs operation that failed; `code` is the errno name ("EINVAL", "EBUSY", ...). */
 export class CgroupError extends Error {
-  readonly kind = "internal" as const;
-  constructor(message: string, readonly code?: string) {
+  constructor(message: string, readonly code?: string, readonly kind: "internal" | "invalid" | "exists" = "internal") {
     super(message);
     this.name = "CgroupError";
   }
@@ -21,6 +20,8 @@ export class CgroupError extends Error {
 function codeOf(e: unknown): string | undefined {
   return typeof e === "object" && e !== null && "code" in e ? String((e as { code: unknown }).code) : undefined;
 }
+
+const VALUE_REFUSED = ["EINVAL", "ERANGE", "EBUSY", "EOVERFLOW"];
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -50,7 +51,10 @@ export function writeValues(dir: string, file: string, values: readonly (string 
       try {
         writeSync(fd, text);
       } catch (e) {
-        throw new CgroupError(`cgroups: write ${JSON.stringify(text)} to ${path}: ${codeOf(e) ?? String(e)}`, codeOf(e));
+        // The kernel refusing a value (out of range, below current usage) is the request's fault.
+        const code = codeOf(e);
+        const kind = code && VALUE_REFUSED.includes(code) ? "invalid" : "internal";
+        throw new CgroupError(`cgroups: write ${JSON.stringify(text)} to ${path}: ${code ?? String(e)}`, code, kind);
       }
       cgLog.trace("cgroup write", { path, value: text });
     }
@@ -121,6 +125,19 @@ export interface Level {
   dir: string;
   parent: string;
   created: boolean;
+}
+
+/**
+ * A container's cgroup is always one the agent makes: an existing directory belongs to someone
+ * else (another container, a system service, the agent itself), and adopting it would rewrite its
+ * device rules and limits, and freeze and kill its processes on removal.
+ */
+export function refuseExisting(leaves: readonly string[], rel: string): void {
+  for (const dir of leaves) {
+    if (existsSync(dir)) {
+      throw new CgroupError(`cgroupsPath ${JSON.stringify(rel)}: cgroup ${dir} already exists; the agent only uses cgroups it creates`, "EEXIST", "exists");
+    }
+  }
 }
 
 /**

@@ -39,9 +39,14 @@ export interface CgroupManager {
   pids(): number[];
   freeze(): Promise<void>;
   thaw(): Promise<void>;
+  /** True unless the cgroup is fully thawed: a process joining it now would stop in the kernel. */
+  isFrozen(): boolean;
   stats(): CgroupStats;
   /** How many processes the kernel OOM killer has killed in this cgroup. */
   oomKilled(): number;
+  /** The hierarchy holding the cpuset controller and this container's directory in it (OnlineCPUMem
+   *  widens the cpusets of every level after CPU hotplug); undefined when cpuset is not mounted. */
+  cpusetLocation(): { root: string; dir: string } | undefined;
   /** Removes the directories create() made, retrying while tasks drain; kills nothing; throws if still busy. */
   destroy(timeoutMs?: number): Promise<void>;
 }

@@ -6,14 +6,16 @@
 // Unlike Kata we never let the result be the hierarchy root or escape it: empty and "." segments
 // are dropped, ".." is refused, and a path that ends up empty ("::") falls back to the container id.
 
+import { invalid } from "../errors.ts";
+
 export function resolveCgroupPath(cgroupsPath: string, containerId: string): string {
   const segments = cgroupsPath.replaceAll(":", "/").split("/").filter((s) => s !== "" && s !== ".");
   if (segments.includes("..")) {
-    throw new Error(`invalid cgroupsPath ${JSON.stringify(cgroupsPath)}: ".." is not allowed`);
+    throw invalid(`invalid cgroupsPath ${JSON.stringify(cgroupsPath)}: ".." is not allowed`);
   }
   if (segments.length > 0) return segments.join("/");
   if (!containerId || containerId.includes("/") || containerId === "." || containerId === "..") {
-    throw new Error(`invalid container id ${JSON.stringify(containerId)} for a cgroup name`);
+    throw invalid(`invalid container id ${JSON.stringify(containerId)} for a cgroup name`);
   }
   return containerId;
 }

@@ -4,7 +4,7 @@
 import { initialDeviceWrites, specDeviceWrites, type DeviceWrite } from "./devices.ts";
 import {
   CgroupError, cgLog, closeQuietly, hasFile, hugepageSizes, makeLevels, openProcs, readOptional, readProcsRecursive, readValue,
-  removeLevels, sleep, writeValue, writeValues,
+  refuseExisting, removeLevels, sleep, writeValue, writeValues,
 } from "./fsutil.ts";
 import type { CgroupManager, CgroupMountView } from "./manager.ts";
 import { int, str, type LinuxBlockIO, type LinuxCPU, type LinuxMemory, type LinuxThrottleDevice, type Resources } from "./resources.ts";
@@ -44,6 +44,11 @@ export class V1Manager implements CgroupManager {
     return this.dirs.get(controller);
   }
 
+  cpusetLocation(): { root: string; dir: string } | undefined {
+    const h = this.hierarchies.find((x) => x.controllers.includes("cpuset"));
+    return h ? { root: h.mountPoint, dir: h.dir } : undefined;
+  }
+
   private need(controller: string, what: string): string | undefined {
     const dir = this.dirs.get(controller);
     if (!dir) cgLog.warn("cgroup controller not mounted, resource ignored", { controller, resource: what });
@@ -51,6 +56,7 @@ export class V1Manager implements CgroupManager {
   }
 
   create(): void {
+    refuseExisting(this.hierarchies.map((h) => h.dir), this.rel);
     for (const h of this.hierarchies) {
       const levels = makeLevels(h.mountPoint, this.rel);
       if (h.controllers.includes("cpuset")) {
@@ -249,6 +255,12 @@ export class V1Manager implements CgroupManager {
 
   thaw(): Promise<void> {
     return this.setFreezer("THAWED");
+  }
+
+  isFrozen(): boolean {
+    const dir = this.dirs.get("freezer");
+    const state = dir ? readOptional(dir, "freezer.state") : undefined;
+    return state !== undefined && state !== "THAWED";
   }
 
   oomKilled(): number {

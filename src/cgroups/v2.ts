@@ -6,7 +6,7 @@
 // this agent does not, so device access in a v2 container is bounded only by the device nodes that
 // exist in its /dev (those the spec lists plus the defaults) and by its capabilities (no
 // CAP_MKNOD → no new nodes). Device rules in Resources are ignored here.
-import { CgroupError, cgLog, hasFile, hugepageSizes, makeLevels, openProcs, readOptional, readProcsRecursive, readValue, removeLevels, sleep, writeValue } from "./fsutil.ts";
+import { CgroupError, cgLog, hasFile, hugepageSizes, makeLevels, openProcs, readOptional, readProcsRecursive, readValue, refuseExisting, removeLevels, sleep, writeValue } from "./fsutil.ts";
 import type { CgroupManager, CgroupMountView } from "./manager.ts";
 import { int, str, type LinuxBlockIO, type LinuxCPU, type LinuxMemory, type LinuxThrottleDevice, type Resources } from "./resources.ts";
 import { emptyMemoryData, emptyStats, parseFlatKeyed, parseIoStat, parseUint, type CgroupStats, type MemoryData } from "./stats.ts";
@@ -66,7 +66,12 @@ export class V2Manager implements CgroupManager {
     return { version: 2 };
   }
 
+  cpusetLocation(): { root: string; dir: string } {
+    return { root: this.root, dir: this.dir };
+  }
+
   create(): void {
+    refuseExisting([this.dir], this.rel);
     for (const level of makeLevels(this.root, this.rel)) enableControllers(level.parent);
     cgLog.info("cgroup created", { path: this.path, cgroup_version: 2 });
   }
@@ -192,6 +197,11 @@ export class V2Manager implements CgroupManager {
 
   thaw(): Promise<void> {
     return this.setFrozen(false);
+  }
+
+  isFrozen(): boolean {
+    // Requested (cgroup.freeze) or still in effect (cgroup.events "frozen 1").
+    return readOptional(this.dir, "cgroup.freeze") === "1" || parseFlatKeyed(readOptional(this.dir, "cgroup.events"))["frozen"] === 1;
   }
 
   oomKilled(): number {

@@ -6,8 +6,10 @@ import type { Logger } from "../log/logger.ts";
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { newManager } from "../cgroups/manager.ts";
 import { abortInit, createInit, spawn, startInit, type Created } from "../sys/launcher.ts";
-import { killQuietly, sendSignal } from "../sys/proc.ts";
-import { SIGKILL } from "../sys/consts.ts";
+import { isLiveProcess, killQuietly, mayKillForContainer, sendSignal } from "../sys/proc.ts";
+import { SIGKILL, SIGTERM } from "../sys/consts.ts";
+import type { NamespaceKind } from "../sys/launch-plan.ts";
+import { lacksHandler } from "../process/signal-mask.ts";
 import { closeFd } from "../sys/pipe.ts";
 import { ContainerProcess } from "../process/process.ts";
 import { stdioFor } from "../process/stdio.ts";
@@ -15,6 +17,7 @@ import { exists, invalid, kindOf, notFound, precondition, AgentError } from "../
 import { validateId } from "./id.ts";
 import { validateSpec } from "./spec-validate.ts";
 import { planContainer, planExec } from "./plan.ts";
+import { dirname } from "node:path";
 import { runHooks, type Hook, type OciState } from "./hooks.ts";
 import { specHooks } from "./spec-hooks.ts";
 
@@ -27,6 +30,8 @@ export interface ContainerEnv {
   pipeSize: number;
   /** /proc/PID/ns/pid of the sandbox's shared pid namespace, when sandbox_pidns is on. */
   sandboxPidns?: string;
+  /** The pod's IPC and UTS namespaces (joined for the types the spec lists), when CreateSandbox made them. */
+  sharedNamespaces?: Partial<Record<NamespaceKind, string>>;
   /** Called when a process of this container was killed by the OOM killer. */
   onOom?: (containerId: string) => void;
 }
@@ -38,6 +43,10 @@ export class Container {
   status: ContainerStatus = "created";
   readonly processes = new Map<string, ContainerProcess>();
   private created: Created | undefined;
+  /** Freezes in progress (PauseContainer, kill-all): ExecProcess is refused meanwhile. */
+  private freezing = 0;
+  /** Every process was sent SIGKILL: the container is going away, ExecProcess is refused. */
+  private killedAll = false;
   /** True until the create-time hooks ran: they see the OCI status "creating". */
   private creating = true;
   private removing: Promise<void> | undefined;
@@ -52,6 +61,8 @@ export class Container {
     readonly cgroup: CgroupManager,
     private readonly env: ContainerEnv,
     created: Created,
+    /** The OCI bundle directory hooks get in the state (Kata: /run/kata-containers/<cid>). */
+    private readonly bundlePath: string,
   ) {
     this.created = created;
     this.hooks = specHooks(spec);
@@ -63,7 +74,9 @@ export class Container {
   }
 
   /** CreateContainer: everything set up, the init blocked before its execve. */
-  static async create(id: string, execId: string, spec: ISpec | null | undefined, env: ContainerEnv): Promise<Container> {
+  static async create(
+    id: string, execId: string, spec: ISpec | null | undefined, env: ContainerEnv, opts: { bundlePath?: string } = {},
+  ): Promise<Container> {
     validateId("container", id);
     if (execId !== "" && execId !== id) validateId("exec", execId);
     if (!spec) throw invalid("CreateContainer: OCI spec is missing");
@@ -86,7 +99,9 @@ export class Container {
           stdio: stdio.childFds,
           cgroupProcsFds: cgFds,
           sandboxPidnsPath: env.sandboxPidns,
+          sharedNamespacePaths: env.sharedNamespaces,
           cgroups: cgroup.mountView(),
+          bundlePath: opts.bundlePath,
         });
         created = createInit(plan);
       } finally {
@@ -95,7 +110,8 @@ export class Container {
       cleanups.push(() => abortInit(created));
       stdio.closeChildEnds();
       const init = new ContainerProcess(id, created.pid, stdio);
-      const c = new Container(id, spec, init, cgroup, env, created);
+      // Without a bundle made by the storage layer, the rootfs's parent is the bundle (runc's layout).
+      const c = new Container(id, spec, init, cgroup, env, created, opts.bundlePath ?? dirname(rootfs));
       const state = c.state();
       await runHooks("prestart", c.hooks.prestart, state);
       await runHooks("createRuntime", c.hooks.createRuntime, state);
@@ -121,7 +137,7 @@ export class Container {
       id: this.id,
       status: this.creating ? "creating" : this.status === "paused" ? "running" : this.status,
       pid: this.init.pid,
-      bundle: this.spec.Root?.Path ?? "",
+      bundle: this.bundlePath,
       annotations: (this.spec.Annotations ?? {}) as Record<string, string>,
     };
   }
@@ -131,7 +147,14 @@ export class Container {
     if (this.status !== "created" || !this.created) throw precondition(`container ${this.id} is ${this.status}, not created`);
     const created = this.created;
     this.created = undefined;
-    await runHooks("startContainer", this.hooks.startContainer, this.state());
+    try {
+      await runHooks("startContainer", this.hooks.startContainer, this.state());
+    } catch (e) {
+      // The init will never start: kill it and close the gate's start and status pipes, which
+      // nothing else would close (they leaked, one pair per failed start, before).
+      abortInit(created);
+      throw e;
+    }
     await startInit(created);
     // The workload may already have exited (and been reaped) by now.
     this.status = this.init.running ? "running" : "stopped";
@@ -147,7 +170,13 @@ export class Container {
   exec(execId: string, process: IProcess | null | undefined): ContainerProcess {
     validateId("exec", execId);
     if (!process) throw invalid("ExecProcess: process is missing");
-    if (this.status !== "running" && this.status !== "paused") throw precondition(`container ${this.id} is ${this.status}, not running`);
+    if (this.status !== "running") throw precondition(`container ${this.id} is ${this.status}, not running`);
+    // A process joining a frozen cgroup stops in the kernel before its exec, and the launcher's
+    // vfork would hold the agent's only thread with it (issue 14 #1).
+    if (this.killedAll) throw precondition(`container ${this.id} is being killed: no new process can start in it`);
+    if (this.freezing > 0 || this.cgroup.isFrozen()) {
+      throw precondition(`container ${this.id} is being paused or killed (its cgroup is frozen): no new process can join it`);
+    }
     if (execId === this.id || this.processes.has(execId)) throw exists(`exec id ${execId} already exists in container ${this.id}`);
     const stdio = stdioFor(process, this.env.pipeSize);
     const cgFds = this.cgroup.procsFds();
@@ -158,7 +187,9 @@ export class Container {
         // The container's root as its init sees it (with its volumes mounted), for user and
         // executable lookups.
         rootfsHostPath: `/proc/${this.init.pid}/root`,
-        namespaces: (this.spec.Linux?.Namespaces ?? []).map((n) => n.Type as never),
+        // The init always got a pid namespace (its own or the sandbox's) even when the spec
+        // lists none (the Go runtime removes it), so an exec joins it too.
+        namespaces: [...new Set([...(this.spec.Linux?.Namespaces ?? []).map((n) => n.Type as string), "pid"])] as never,
         containerCapabilities: this.spec.Process?.Capabilities ?? undefined,
         stdio: stdio.childFds,
         cgroupProcsFds: cgFds,
@@ -166,6 +197,9 @@ export class Container {
       pid = spawn(plan);
     } catch (e) {
       stdio.discard();
+      // The init died meanwhile (a kill racing this exec): its root and namespaces are gone, which
+      // is the container's state, not a fault of the request.
+      if (!isLiveProcess(this.init.pid)) throw precondition(`container ${this.id} has stopped (its init exited): ${(e as Error).message}`);
       throw e;
     } finally {
       cgFds.forEach(closeFd);
@@ -192,6 +226,10 @@ export class Container {
     if (execId === "" && sig === SIGKILL) return this.killAll();
     const p = this.process(execId);
     if (!p.running) return;
+    // Kata: a container init that neither handles nor blocks nor ignores SIGTERM would never see
+    // it (pid 1 of its namespace), so SIGTERM becomes SIGKILL and deletion does not wait out the
+    // grace period.
+    if (p === this.init && sig === SIGTERM && lacksHandler(p.pid, SIGTERM)) sig = SIGKILL;
     try {
       sendSignal(p.pid, sig);
     } catch (e) {
@@ -207,16 +245,27 @@ export class Container {
       this.created = undefined;
       return;
     }
-    await this.cgroup.freeze().catch(() => {});
-    for (const pid of this.cgroup.pids()) killQuietly(pid, SIGKILL);
-    killQuietly(this.init.pid, SIGKILL);
-    await this.cgroup.thaw().catch(() => {});
+    this.freezing++;
+    this.killedAll = true;
+    try {
+      await this.cgroup.freeze().catch(() => {});
+      for (const pid of this.cgroup.pids()) if (mayKillForContainer(pid)) killQuietly(pid, SIGKILL);
+      killQuietly(this.init.pid, SIGKILL);
+      await this.cgroup.thaw().catch(() => {});
+    } finally {
+      this.freezing--;
+    }
   }
 
   async pause(): Promise<void> {
     if (this.status !== "running") throw precondition(`container ${this.id} is ${this.status}, not running`);
-    await this.cgroup.freeze();
-    this.status = "paused";
+    this.freezing++;
+    try {
+      await this.cgroup.freeze();
+      this.status = "paused";
+    } finally {
+      this.freezing--;
+    }
   }
 
   async resume(): Promise<void> {

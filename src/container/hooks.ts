@@ -13,9 +13,13 @@ export interface Hook {
   path: string;
   args: string[];
   env: string[];
-  /** Seconds; 0 or absent = no timeout. */
+  /** Seconds; 0 or absent = DEFAULT_HOOK_TIMEOUT_S. */
   timeout?: number;
 }
+
+/** Kata's default (kata-sys-util hooks.rs): a hook that never exits must not pin its container
+ *  id forever (CreateContainer waiting, RemoveContainer saying "still being created"). */
+export const DEFAULT_HOOK_TIMEOUT_S = 10;
 
 export interface OciState {
   ociVersion: string;
@@ -35,20 +39,21 @@ export class HookError extends Error {
 }
 
 /** Runs one hook to completion; throws HookError on any failure, with the end of its stderr. */
-export async function runHook(kind: HookKind, index: number, h: Hook, state: OciState): Promise<void> {
+export async function runHook(kind: HookKind, index: number, h: Hook, state: OciState, defaultTimeoutS = DEFAULT_HOOK_TIMEOUT_S): Promise<void> {
+  const timeout = h.timeout && h.timeout > 0 ? h.timeout : defaultTimeoutS;
   let r: RunResult;
   try {
     r = await runProgram(h.path, h.args.slice(1), {
       argv0: h.args[0] ?? h.path,
       env: h.env,
       stdin: JSON.stringify(state),
-      timeoutMs: h.timeout && h.timeout > 0 ? h.timeout * 1000 : 0,
+      timeoutMs: timeout * 1000,
       maxOutput: STDERR_KEPT,
     });
   } catch (e) {
     throw new HookError(kind, index, h, `could not start: ${(e as Error).message}`);
   }
-  if (r.timedOut) throw new HookError(kind, index, h, `timed out after ${h.timeout} s`);
+  if (r.timedOut) throw new HookError(kind, index, h, `timed out after ${timeout} s (killed with its process group)`);
   if (r.code !== 0) {
     const err = r.stderr.trim();
     throw new HookError(kind, index, h, `failed with exit status ${r.code}${err ? `: ${err}` : ""}`);

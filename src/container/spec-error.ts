@@ -1,9 +1,9 @@
 // The one error type for "the spec asks for something we cannot or will not do": validation,
 // user and executable lookup, planning. The RPC layer turns it into INVALID_ARGUMENT; `field`
-// names the offending spec field (e.g. "Spec.Mounts[2].destination") for logs and tests.
+// (or RESOURCE_EXHAUSTED for counts over the caps) names the offending spec field (e.g. "Spec.Mounts[2].destination") for logs and tests.
 export class SpecError extends Error {
-  readonly kind = "invalid" as const;
-  constructor(readonly field: string, detail: string) {
+  /** "resource-exhausted" when the spec asks for more than the agent accepts (spec-limits.ts). */
+  constructor(readonly field: string, detail: string, readonly kind: "invalid" | "resource-exhausted" = "invalid") {
     super(`${field} ${detail}`);
     this.name = "SpecError";
   }

@@ -20,6 +20,7 @@ import type { Int64, IProcess, ISpec } from "./oci-types.ts";
 import { PROPAGATION_OPTIONS } from "./mount-options.ts";
 import { rlimitNumber } from "./rlimits.ts";
 import { SpecError, fieldOf, q } from "./spec-error.ts";
+import { checkProcessLimits, checkSpecLimits } from "./spec-limits.ts";
 
 const hasDotDot = (p: string) => p.split("/").includes("..");
 
@@ -34,6 +35,12 @@ function containerPath() {
 }
 
 const Id32 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffff_ffff));
+/** A uid/gid to run as: 4294967295 is (uid_t)-1, which setresuid/setresgid read as "leave
+ *  unchanged", so the workload would keep the agent's root identity. */
+const RunId = v.pipe(
+  v.number(), v.integer(), v.minValue(0),
+  v.maxValue(0xffff_fffe, (i) => `${q(i.input)} is not a usable id (4294967295 means "unchanged" to the kernel)`),
+);
 const Int = v.custom<Int64>(isInt64Like, (i) => `${q(i.input)} is not an integer`);
 const StrList = v.nullish(v.array(v.string()));
 
@@ -54,9 +61,9 @@ const ProcessSchema = v.object({
   Terminal: v.nullish(v.boolean()),
   User: v.nullish(
     v.object({
-      UID: v.nullish(Id32),
-      GID: v.nullish(Id32),
-      AdditionalGids: v.nullish(v.array(Id32)),
+      UID: v.nullish(RunId),
+      GID: v.nullish(RunId),
+      AdditionalGids: v.nullish(v.array(RunId)),
       Username: v.nullish(v.string()),
     }),
   ),
@@ -237,6 +244,7 @@ export type ValidSpec = ISpec & { readonly [checked]: true };
 
 export function validateSpec(spec: ISpec | null | undefined): ValidSpec {
   if (spec === null || spec === undefined) throw new SpecError("Spec", "is required");
+  if (typeof spec === "object") checkSpecLimits(spec);
   parseOrThrow(SpecSchema, spec, "Spec");
   crossChecks(spec);
   return spec as ValidSpec;
@@ -245,5 +253,6 @@ export function validateSpec(spec: ISpec | null | undefined): ValidSpec {
 /** Validates a Process on its own (ExecProcess); `base` prefixes field names. */
 export function validateProcess(process: IProcess | null | undefined, base = "Process"): void {
   if (process === null || process === undefined) throw new SpecError(base, "is required");
+  if (typeof process === "object") checkProcessLimits(process, base);
   parseOrThrow(ProcessSchema, process, base);
 }

@@ -35,7 +35,9 @@ export interface GroupEntry {
   members: string[];
 }
 
-const ID_MAX = 0xffff_ffff;
+/** 4294967295 is (uid_t)-1, "leave unchanged" to setresuid/setresgid: never an id to run as. */
+const ID_MAX = 0xffff_fffe;
+const UNCHANGED_ID = 0xffff_ffff;
 
 function parseId(s: string): number | undefined {
   if (!/^\d+$/.test(s)) return undefined;
@@ -91,6 +93,16 @@ function uniq(ids: number[]): number[] {
 }
 
 export function resolveUser(view: RootView, user: IUser | null | undefined, field = "Process.User"): ResolvedUser {
+  const r = lookupUser(view, user, field);
+  for (const id of [r.uid, r.gid, ...r.additionalGids]) {
+    if (id === UNCHANGED_ID || !Number.isInteger(id) || id < 0 || id > UNCHANGED_ID) {
+      throw new SpecError(field, `id ${id} is not usable (4294967295 means "unchanged" to the kernel)`);
+    }
+  }
+  return r;
+}
+
+function lookupUser(view: RootView, user: IUser | null | undefined, field: string): ResolvedUser {
   const extra = (user?.AdditionalGids ?? []).map(Number);
   const username = (user?.Username ?? "").trim();
   let passwd: PasswdEntry[] | undefined;
@@ -112,6 +124,9 @@ export function resolveUser(view: RootView, user: IUser | null | undefined, fiel
 
   const numericUid = parseId(userPart);
   const entry = passwdEntries().find((p) => (numericUid !== undefined ? p.uid === numericUid : p.name === userPart));
+  if (userPart === String(UNCHANGED_ID) || groupPart === String(UNCHANGED_ID)) {
+    throw new SpecError(fieldName, `${q(username)}: 4294967295 is not a usable id ("unchanged" to the kernel)`);
+  }
   if (!entry && numericUid === undefined) {
     throw new SpecError(fieldName, `${q(username)}: no user ${q(userPart)} in the container's /etc/passwd`);
   }

@@ -37,6 +37,12 @@ export async function guestInit(config: AgentConfig, log: Logger, early: LogBuff
     }
   });
   step("setsid", newSession);
+  try {
+    const { bringUpLoopback } = await import("../network/localhost.ts");
+    bringUpLoopback();
+  } catch (e) {
+    ilog.error("lo up failed", { error: (e as Error).message });
+  }
   step("hostname", () => {
     const name = existsSync("/etc/hostname") ? readFileSync("/etc/hostname", "utf8").trim() : "";
     setHostname(name || "localhost");

@@ -3,6 +3,7 @@
 // Writes are queued through Bun's FileSink, which waits for a full pipe to drain instead of
 // failing with EAGAIN, so a slow reader in the container never loses bytes.
 import type { FileSink } from "bun";
+import { precondition } from "../errors.ts";
 import { closeFd } from "../sys/pipe.ts";
 
 export class InputStream {
@@ -24,17 +25,27 @@ export class InputStream {
 
   /** Writes all of `data`; resolves with its length once it is in the pipe. */
   write(data: Uint8Array): Promise<number> {
-    if (this.closed || !this.sink) return Promise.reject(new Error("stdin is closed"));
+    if (this.closed || !this.sink) return Promise.reject(closedError());
     const sink = this.sink;
     // Serialise: each write is fully flushed before the next starts, so order is preserved
     // even when several WriteStdin calls are in flight.
     const p = this.queue.then(async () => {
-      // A write above the high-water mark returns a promise instead of a count, and that promise
-      // rejects on EPIPE (the process is gone): unawaited, it crashed the agent, and flush()
-      // then reported success for bytes that were never written.
-      const queued = sink.write(data);
-      if (typeof queued !== "number") await queued;
-      await sink.flush();
+      // A write queued behind one that met EPIPE: the sink would accept it and report success
+      // for bytes that go nowhere.
+      if (this.closed) throw closedError();
+      try {
+        // A write above the high-water mark returns a promise instead of a count, and that promise
+        // rejects on EPIPE (the process is gone): unawaited, it crashed the agent, and flush()
+        // then reported success for bytes that were never written.
+        const queued = sink.write(data);
+        if (typeof queued !== "number") await queued;
+        await sink.flush();
+      } catch (e) {
+        // The reader is gone for good (EPIPE): close stdin so every later write fails too.
+        void this.close();
+        const code = (e as { code?: string }).code ?? "";
+        throw precondition(`stdin is closed: the process stopped reading (${code || (e as Error).message})`);
+      }
       return data.length;
     });
     this.queue = p.catch(() => {});
@@ -62,3 +73,5 @@ export class InputStream {
     closeFd(this.fd);
   }
 }
+
+const closedError = () => precondition("stdin is closed (CloseStdin, an empty write, or the process stopped reading)");

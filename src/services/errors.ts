@@ -11,6 +11,7 @@ const KIND_CODE: Record<ErrorKind, Code> = {
   precondition: Code.FAILED_PRECONDITION,
   unavailable: Code.UNAVAILABLE,
   deadline: Code.DEADLINE_EXCEEDED,
+  "resource-exhausted": Code.RESOURCE_EXHAUSTED,
   unimplemented: Code.UNIMPLEMENTED,
   internal: Code.INTERNAL,
 };

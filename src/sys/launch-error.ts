@@ -1,6 +1,7 @@
 // Failures of the C launcher, as {step, index, errno}, turned into messages that name the step,
 // the object and the errno: "mount proc on /proc: EPERM", "execve /bin/nope: ENOENT",
 // "setns /proc/123/ns/net: EINVAL". Pure data: no FFI, usable from unit tests.
+import type { ErrorKind } from "../errors.ts";
 import { errnoName } from "./errno.ts";
 import type { LaunchPlan } from "./launch-plan.ts";
 
@@ -18,8 +19,45 @@ export const STEP_EXEC = STEPS.indexOf("execve");
 const RLIMIT_NAMES = ["CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE", "MEMLOCK", "AS",
   "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME"];
 
+/**
+ * Which failures are the request's fault. The launcher carries out what the spec asked for, so an
+ * errno that says "this path / value / type / executable is wrong" at a step driven by the spec
+ * is INVALID_ARGUMENT; a start on a container whose init is gone is FAILED_PRECONDITION; a
+ * kernel out of processes or memory is RESOURCE_EXHAUSTED; anything else is ours (INTERNAL).
+ */
+const CALLER_ERRNOS: Partial<Record<LaunchStep, readonly string[]>> = {
+  setns: ["ENOENT", "EINVAL", "ENOTDIR", "EBADF"],
+  "mount-target": ["ENOENT", "ENOTDIR", "ELOOP", "EEXIST", "EISDIR", "ENAMETOOLONG", "EROFS", "EACCES"],
+  mount: ["EINVAL", "ENODEV", "ENOENT", "ENOTDIR", "ELOOP", "ENOTBLK", "ENXIO", "EACCES", "ENAMETOOLONG", "EROFS", "EPERM"],
+  "mount-propagation": ["EINVAL"],
+  "mount-remount": ["EINVAL", "EPERM"],
+  device: ["EEXIST", "EINVAL", "ENOTDIR", "ELOOP", "EROFS", "ENOENT"],
+  symlink: ["EEXIST", "ENOTDIR", "ELOOP", "EROFS"],
+  mask: ["ENOTDIR", "ELOOP", "EINVAL"],
+  readonly: ["ENOTDIR", "ELOOP", "EINVAL"],
+  sysctl: ["ENOENT", "EINVAL", "EACCES", "EPERM", "EROFS", "ERANGE", "ENOTDIR"],
+  hostname: ["EINVAL", "ENAMETOOLONG"],
+  rlimit: ["EINVAL", "EPERM"],
+  "oom-score-adj": ["EINVAL", "EACCES"],
+  cwd: ["ENOENT", "ENOTDIR", "EACCES", "ELOOP", "ENAMETOOLONG"],
+  groups: ["EINVAL", "EPERM"],
+  gid: ["EINVAL"],
+  uid: ["EINVAL"],
+  "gate-execve": ["E2BIG"], // the gate carries the workload's args and env to its own execve
+  execve: ["ENOENT", "EACCES", "ENOEXEC", "E2BIG", "ELOOP", "ENOTDIR", "ETXTBSY", "EISDIR", "ENAMETOOLONG", "ELIBBAD", "EPERM"],
+};
+const EXHAUSTED_ERRNOS = ["EAGAIN", "ENOMEM", "ENOSPC", "EMFILE", "ENFILE", "EUSERS"];
+
+export function launchErrorKind(step: LaunchStep, errno: number): ErrorKind {
+  if (step === "start") return "precondition";
+  if (!errno) return "internal";
+  const name = errnoName(errno);
+  if (EXHAUSTED_ERRNOS.includes(name)) return "resource-exhausted";
+  return CALLER_ERRNOS[step]?.includes(name) ? "invalid" : "internal";
+}
+
 export class LaunchError extends Error {
-  readonly kind = "internal" as const;
+  readonly kind: ErrorKind;
   constructor(
     readonly step: LaunchStep,
     /** Which element of the plan's list (mount, device, namespace...) failed; 0 otherwise. */
@@ -30,6 +68,7 @@ export class LaunchError extends Error {
   ) {
     super(message);
     this.name = "LaunchError";
+    this.kind = launchErrorKind(step, errno);
   }
   get code(): string {
     return this.errno ? errnoName(this.errno) : "";
@@ -88,5 +127,15 @@ export function launchFailure(plan: LaunchPlan, stepNo: number, index: number, e
   const step: LaunchStep = STEPS[stepNo] ?? "none";
   const what = describeStep(plan, step, index);
   const why = errno ? errnoName(errno) : "the process died during this step";
-  return new LaunchError(step, index, errno, `${what}: ${why}`);
+  return new LaunchError(step, index, errno, `${what}: ${why}${hint(step, errno)}`);
+}
+
+const EACCES = 13;
+
+/** Why a step fails in a way that is not the request's fault. */
+function hint(step: LaunchStep, errno: number): string {
+  // The kernel refuses to lower oom_score_adj below the process's oom_score_adj_min without
+  // CAP_SYS_RESOURCE, whoever the target user is: a guest agent has it; a test host may not.
+  if (step === "oom-score-adj" && errno === EACCES) return " (lowering oom_score_adj needs CAP_SYS_RESOURCE, which the agent lacks)";
+  return "";
 }

@@ -28,6 +28,8 @@ export const libc = dlopen("libc.so.6", {
   connect: { args: [i32, P, u32], returns: i32 },
   getsockopt: { args: [i32, i32, i32, P, P], returns: i32 },
   setsockopt: { args: [i32, i32, i32, P, u32], returns: i32 },
+  sendto: { args: [i32, P, u64, i32, P, u32], returns: i32 },
+  recv: { args: [i32, P, u64, i32], returns: i32 },
   kill: { args: [i32, i32], returns: i32 },
   waitpid: { args: [i32, P, i32], returns: i32 },
   prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },

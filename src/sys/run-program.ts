@@ -60,6 +60,9 @@ export async function runProgram(exe: string, args: string[], o: RunOptions = {}
   if (o.timeoutMs && o.timeoutMs > 0) {
     timer = setTimeout(() => {
       timedOut = true;
+      // The launcher made the program a session (and process group) leader: its background
+      // children die with it instead of lingering past the timeout.
+      C.kill(-pid, SIGKILL);
       C.kill(pid, SIGKILL);
     }, o.timeoutMs);
   }

@@ -17,12 +17,34 @@ export interface ConnectionHost {
   lookup(service: string): Map<string, Handler> | undefined;
   readonly onCall?: (ctx: Call) => RpcError | undefined;
   readonly onDone?: (ctx: Call, code: number, durationMs: number) => void;
+  readonly limits?: ConnectionLimits;
   connectionClosed(conn: ServerConnection): void;
 }
 
 const EMPTY = new Uint8Array(0);
 const DEADLINE_MESSAGE = "context deadline exceeded";
 const MAX_TIMER_MS = 0x7fffffff;
+
+/** Limits that keep one connection from growing the agent without bound (a client that pipelines
+ *  calls and never reads its socket). Past either, the connection stops being read; frames already
+ *  received wait in a backlog; other connections are not affected. */
+export interface ConnectionLimits {
+  /** Unsent answer bytes above which reading stops (resumes below half of it). */
+  maxUnsentBytes: number;
+  /** Calls running at once on one connection. */
+  maxCallsInFlight: number;
+}
+
+export const DEFAULT_LIMITS: ConnectionLimits = { maxUnsentBytes: 4 << 20, maxCallsInFlight: 1024 };
+
+/** A frame received while the connection was paused; `oversize` marks a skipped frame's length. */
+interface Deferred {
+  streamId: number;
+  type: number;
+  flags: number;
+  body: Uint8Array;
+  oversize?: number;
+}
 
 export class ServerConnection implements FrameSink {
   readonly parser: FrameParser;
@@ -31,6 +53,10 @@ export class ServerConnection implements FrameSink {
   private readonly streamIds = new StreamIdWindow();
   private closed = false;
   private ending = false;
+  private readonly limits: ConnectionLimits;
+  private paused = false;
+  private backlog: Deferred[] = [];
+  private replaying = false;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -38,15 +64,37 @@ export class ServerConnection implements FrameSink {
   ) {
     this.parser = new FrameParser(this, host.maxMessage);
     this.writer = new FrameWriter(socket as Socket<unknown>);
+    this.limits = host.limits ?? DEFAULT_LIMITS;
   }
 
   get inFlight(): number {
     return this.calls.size;
   }
 
+  /** Answer bytes not yet taken by the kernel. */
+  get unsentBytes(): number {
+    return this.writer.pending;
+  }
+
+  /** True while the connection is not being read (too many unsent bytes or calls in flight). */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
   // ---- frames in -------------------------------------------------------------------------------
 
   onFrame(streamId: number, type: number, flags: number, body: Uint8Array): void {
+    // Frames that arrive while paused (already read from the socket) keep their order in a
+    // backlog; the body may be a view into the socket's chunk, so it is copied.
+    if (this.paused || this.backlog.length > 0 && !this.replaying) {
+      this.backlog.push({ streamId, type, flags, body: body.slice() });
+      return;
+    }
+    this.dispatch(streamId, type, flags, body);
+    this.checkPressure();
+  }
+
+  private dispatch(streamId: number, type: number, flags: number, body: Uint8Array): void {
     if (type === FrameType.Request) this.onRequest(streamId, flags, body);
     else if (type === FrameType.Data) this.onData(streamId);
     // Response frames from a client and unknown types are ignored, as containerd's server does
@@ -54,7 +102,11 @@ export class ServerConnection implements FrameSink {
     else this.host.log.debug("ignoring ttrpc frame", { stream: streamId, type });
   }
 
-  onOversize(streamId: number, _type: number, _flags: number, length: number): void {
+  onOversize(streamId: number, type: number, flags: number, length: number): void {
+    if (this.paused || this.backlog.length > 0 && !this.replaying) {
+      this.backlog.push({ streamId, type, flags, body: EMPTY, oversize: length });
+      return;
+    }
     this.sendStatus(streamId, Code.RESOURCE_EXHAUSTED,
       `message length ${length} exceed maximum message size of ${this.host.maxMessage}`);
   }
@@ -140,6 +192,46 @@ export class ServerConnection implements FrameSink {
     this.answer(call, undefined, new RpcError(Code.DEADLINE_EXCEEDED, DEADLINE_MESSAGE));
   }
 
+  // ---- flow control ----------------------------------------------------------------------------
+
+  private overLimit(unsentLimit: number): boolean {
+    return this.writer.pending > unsentLimit || this.calls.size >= this.limits.maxCallsInFlight;
+  }
+
+  /** Stops reading when over a limit; resumes (and replays the backlog) well under it. */
+  private checkPressure(): void {
+    if (this.closed) return;
+    if (!this.paused) {
+      if (this.overLimit(this.limits.maxUnsentBytes)) {
+        this.paused = true;
+        this.socket.pause();
+      }
+      return;
+    }
+    if (this.overLimit(this.limits.maxUnsentBytes / 2)) return;
+    this.paused = false;
+    this.replay();
+    if (!this.paused && !this.closed) this.socket.resume();
+  }
+
+  private replay(): void {
+    if (this.replaying) return;
+    this.replaying = true;
+    try {
+      while (this.backlog.length > 0 && !this.paused && !this.closed) {
+        const f = this.backlog.shift()!;
+        if (f.oversize !== undefined) this.onOversize(f.streamId, f.type, f.flags, f.oversize);
+        else this.dispatch(f.streamId, f.type, f.flags, f.body);
+        if (this.overLimit(this.limits.maxUnsentBytes)) {
+          this.paused = true;
+          this.socket.pause();
+        }
+      }
+    } finally {
+      this.replaying = false;
+    }
+  }
+
   // ---- frames out ------------------------------------------------------------------------------
 
   /** Answers a call once: later outcomes (a handler finishing after its deadline) are dropped. */
@@ -158,6 +250,7 @@ export class ServerConnection implements FrameSink {
         : this.sendPayload(call.streamId, payload!);
     }
     this.reportDone(call, code);
+    if (this.paused) this.checkPressure();
   }
 
   private reportDone(call: Call, code: number): void {
@@ -218,6 +311,7 @@ export class ServerConnection implements FrameSink {
   /** Socket drain: flush queued frames; finish a pending graceful end once everything is out. */
   drain(): void {
     this.writer.drain();
+    if (this.paused) this.checkPressure();
     if (this.ending && this.writer.pending === 0) this.socket.end();
   }
 
@@ -237,6 +331,7 @@ export class ServerConnection implements FrameSink {
       if (call.settle()) this.reportDone(call, Code.CANCELLED);
     }
     this.calls.clear();
+    this.backlog = [];
     this.host.connectionClosed(this);
   }
 }

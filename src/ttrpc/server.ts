@@ -13,7 +13,7 @@ import { setSendBuffer, vsockListen } from "../sys/socket.ts";
 import { formatAddress, parseAddress, type Address } from "./address.ts";
 import type { CallContext, Handler } from "./call.ts";
 import { MAX_MESSAGE } from "./frame.ts";
-import { ServerConnection, type ConnectionHost } from "./server-connection.ts";
+import { DEFAULT_LIMITS, ServerConnection, type ConnectionHost, type ConnectionLimits } from "./server-connection.ts";
 import type { RpcError } from "./status.ts";
 
 export type { CallContext, Handler } from "./call.ts";
@@ -26,6 +26,8 @@ export interface ServerOptions {
   onCall?: (ctx: CallContext) => RpcError | undefined;
   /** Runs once per decoded request when its answer is sent (or dropped: CANCELLED on disconnect). */
   onDone?: (ctx: CallContext, code: number, durationMs: number) => void;
+  /** Per-connection flow control (default: 4 MiB unsent answers, 1024 calls in flight). */
+  limits?: ConnectionLimits;
 }
 
 interface Listening {
@@ -42,6 +44,7 @@ export class TtrpcServer implements ConnectionHost {
   readonly maxMessage: number;
   readonly onCall?: (ctx: CallContext) => RpcError | undefined;
   readonly onDone?: (ctx: CallContext, code: number, durationMs: number) => void;
+  readonly limits: ConnectionLimits;
   private readonly services = new Map<string, Map<string, Handler>>();
   private readonly listening: Listening[] = [];
   private readonly connections = new Set<ServerConnection>();
@@ -53,6 +56,7 @@ export class TtrpcServer implements ConnectionHost {
     this.maxMessage = opts.maxMessage ?? MAX_MESSAGE;
     this.onCall = opts.onCall;
     this.onDone = opts.onDone;
+    this.limits = opts.limits ?? DEFAULT_LIMITS;
     // One handler object for every connection; per-connection state lives in socket.data.
     this.handlers = {
       open: (socket) => {
@@ -99,6 +103,11 @@ export class TtrpcServer implements ConnectionHost {
   /** Live connections (for tests and diagnostics). */
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** Per-connection unsent bytes, calls in flight and paused state (for tests and diagnostics). */
+  connectionStats(): Array<{ unsentBytes: number; inFlight: number; paused: boolean }> {
+    return [...this.connections].map((c) => ({ unsentBytes: c.unsentBytes, inFlight: c.inFlight, paused: c.isPaused }));
   }
 
   async listen(address: string): Promise<void> {

@@ -23,7 +23,9 @@ function prng(seed: number): () => number {
 }
 
 beforeAll(async () => {
-  agent = await startAgent();
+  // As root, in a network namespace of its own: the network RPCs (routes, iptables-restore) get
+  // noise too, and must not touch the host's network even if some noise happened to parse.
+  agent = await startAgent(process.getuid?.() === 0 ? { wrap: ["unshare", "--net"] } : {});
   c = await agent.client();
 });
 afterAll(async () => {

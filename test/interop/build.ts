@@ -53,7 +53,7 @@ export function buildInteropClient(): string {
   run(["protoc", `-I${protoCopy}`, `--gogottrpc_out=paths=source_relative,${map}:${typesDir}`, "types.proto"], protoCopy);
   const mainDir = join(gopath, "src/interopclient");
   mkdirSync(mainDir, { recursive: true });
-  cpSync(join(src, "main.go"), join(mainDir, "main.go"));
+  for (const f of readdirSync(src).filter((f) => f.endsWith(".go"))) cpSync(join(src, f), join(mainDir, f));
   mkdirSync(join(work, "bin"), { recursive: true });
   run(["go", "build", "-o", interopBinary, "interopclient"], mainDir, {
     GO111MODULE: "off",

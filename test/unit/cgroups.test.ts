@@ -337,7 +337,8 @@ describe("v2 manager on a fake tree", () => {
 
   test("create() enables the controllers each parent offers and lacks", () => {
     const root = v2Tree();
-    newManager({ version: 2, cgroupsPath: "/pod/ctr", containerId: "ctr", root }).create();
+    // A new leaf (the fake tree's pod/ctr exists already, and create() refuses existing cgroups).
+    newManager({ version: 2, cgroupsPath: "/pod/ctr2", containerId: "ctr2", root }).create();
     expect(read(root, "cgroup.subtree_control")).toBe("+cpuset +io +memory +hugetlb +pids");
     expect(read(root, "pod/cgroup.subtree_control")).toBe("+cpuset +cpu +io +memory +hugetlb +pids");
   });

@@ -7,6 +7,7 @@ import { DEFAULT_PATH, lookupExecutable } from "../../src/container/exe-lookup.t
 import { RootView } from "../../src/container/rootfs-view.ts";
 import { SpecError } from "../../src/container/spec-error.ts";
 import { parseGroup, parsePasswd, resolveUser } from "../../src/container/user.ts";
+import { validateProcess } from "../../src/container/spec-validate.ts";
 
 let base: string; // holds rootfs/ and outside/ (what an escaping symlink would reach)
 let rootfs: string;
@@ -206,5 +207,33 @@ describe("lookupExecutable", () => {
   });
   test("empty command", () => {
     expect(specError(() => lookupExecutable(view(), "", env)).message).toBe("Process.Args[0] is empty");
+  });
+});
+
+// Issue 14 #6: 4294967295 is (uid_t)-1, "leave unchanged" to setresuid/setresgid, so a workload
+// asking for it would keep running as root.
+describe("uid/gid 4294967295 is refused", () => {
+  const view = () => new RootView(rootfs);
+  const MINUS_ONE = 0xffff_ffff;
+  test("in Process.User UID, GID and AdditionalGids (validateProcess)", () => {
+    for (const user of [{ UID: MINUS_ONE }, { UID: 0, GID: MINUS_ONE }, { UID: 0, GID: 0, AdditionalGids: [1, MINUS_ONE] }]) {
+      const e = specError(() => validateProcess({ Args: ["sh"], Cwd: "/", User: user }));
+      expect(e.message).toContain("4294967295");
+    }
+  });
+  test("as a numeric Username, user or group part", () => {
+    for (const Username of ["4294967295", "0:4294967295", "alice:4294967295"]) {
+      expect(specError(() => resolveUser(view(), { Username })).message).toContain("4294967295");
+    }
+  });
+  test("from the container's /etc/passwd", () => {
+    const r = join(base, "minus-one-rootfs");
+    file(join(r, "etc/passwd"), "ghost:x:4294967295:4294967295::/g:/bin/sh\n");
+    try {
+      const e = specError(() => resolveUser(new RootView(r), { Username: "ghost" }));
+      expect(e.message).toMatch(/ghost|4294967295/);
+    } finally {
+      rmSync(r, { recursive: true, force: true });
+    }
   });
 });

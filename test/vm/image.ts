@@ -108,23 +108,24 @@ export function buildBusyboxImage(outDir: string): string {
  * QEMU options that boot `image` as the root the way Kata's runtime does (q35; root=/dev/vda1 or
  * /dev/pmem0p1 with its rootflags; read-only), through `loader`.
  */
-export function imageBoot(form: RootForm, image: string, loader: string, memoryMiB = 1024): Pick<BootOptions, "machine" | "machineOptions" | "memorySpec" | "initrd" | "extraArgs" | "append"> {
+export function imageBoot(form: RootForm, image: string, loader: string, memoryMiB = 1024): Pick<BootOptions, "machine" | "memory" | "initrd" | "extraArgs" | "append"> {
   const imageMiB = Math.ceil(statSync(image).size / 2 ** 20);
   if (form === "blk") {
     return {
       machine: "q35",
       initrd: loader,
-      memorySpec: String(memoryMiB),
-      extraArgs: ["-drive", `file=${image},if=none,id=rootimg,format=raw,readonly=on`, "-device", "virtio-blk-pci,drive=rootimg"],
+      memory: String(memoryMiB),
+      extraArgs: ["-net", "none", "-drive", `file=${image},if=none,id=rootimg,format=raw,readonly=on`, "-device", "virtio-blk-pci,drive=rootimg"],
       append: ["root=/dev/vda1", "rootflags=data=ordered,errors=remount-ro", "ro", "rootfstype=ext4"],
     };
   }
   return {
     machine: "q35",
-    machineOptions: "nvdimm=on",
     initrd: loader,
-    memorySpec: `${memoryMiB}M,slots=2,maxmem=${memoryMiB + imageMiB + 1024}M`,
+    memory: `${memoryMiB}M,slots=2,maxmem=${memoryMiB + imageMiB + 1024}M`,
     extraArgs: [
+      "-net", "none", // else q35 adds an e1000e NIC and its iPXE ROM
+      "-machine", "nvdimm=on",
       "-object", `memory-backend-file,id=rootmem,mem-path=${image},size=${imageMiB}M,readonly=on`,
       "-device", "nvdimm,id=rootnv,memdev=rootmem,unarmed=on",
     ],

@@ -19,15 +19,15 @@ export interface BootOptions {
   append?: string[];
   timeoutMs: number;
   memoryMiB?: number;
-  /** A whole -m value ("1024,slots=2,maxmem=4G" for NVDIMMs); wins over memoryMiB. */
-  memorySpec?: string;
-  /** -M options after the machine name ("nvdimm=on"). */
-  machineOptions?: string;
-  /** More QEMU arguments (disks, NVDIMMs), after the defaults. */
-  extraArgs?: string[];
   cpus?: number;
+  /** The whole -m value (e.g. "1024M,slots=2,maxmem=2G" for memory hotplug); overrides memoryMiB. */
+  memory?: string;
+  /** The whole -smp value (e.g. "1,maxcpus=2" for CPU hotplug); overrides cpus. */
+  smp?: string;
   /** Where to save the whole console output (for a failing test's post-mortem). */
   consoleLog?: string;
+  /** More QEMU arguments (devices, `-M` properties, which QEMU merges with the machine's), appended last. */
+  extraArgs?: string[];
   /** Called for every console line as it arrives, with ms since QEMU was started. */
   onLine?: (line: string, ms: number) => void;
 }
@@ -91,18 +91,16 @@ export function qemuArgv(opts: BootOptions): string[] {
   const tscKhz = machine === "microvm" ? hostTscKhz() : null;
   return [
     "qemu-system-x86_64",
-    "-M", opts.machineOptions ? `${machine},${opts.machineOptions}` : machine,
+    "-M", machine,
     "-accel", "tcg",
     "-cpu", "max", // Bun needs AVX2 and friends; TCG's default CPU model lacks them
-    "-m", opts.memorySpec ?? String(opts.memoryMiB ?? 1024),
-    "-smp", String(opts.cpus ?? 1),
+    "-m", opts.memory ?? String(opts.memoryMiB ?? 1024),
+    "-smp", opts.smp ?? String(opts.cpus ?? 1),
     "-nographic",
     "-no-reboot",
     "-kernel", opts.kernel,
     "-initrd", opts.initrd,
     "-append", [...DEFAULT_CMDLINE, ...(tscKhz ? [`tsc_early_khz=${tscKhz}`] : []), ...(opts.append ?? [])].join(" "),
-    // pc/q35 would add an e1000 NIC (and its iPXE ROM) by default.
-    ...(machine === "microvm" ? [] : ["-net", "none"]),
     ...(opts.extraArgs ?? []),
   ];
 }
