@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hookScript, isStaticElf } from "./initramfs.ts";
 import { rootfsImageScript } from "./image.ts";
-import { missing } from "../helpers/require.ts";
+import { isRoot, missing } from "../helpers/require.ts";
 
 const MiB = 1 << 20;
 const scratch = mkdtempSync(join(tmpdir(), "kata-image-test-"));
@@ -143,6 +143,27 @@ describe.skipIf(missing({ [`image tools (${absent.join(", ")})`]: absent.length 
     expect(r.out).toMatch(message);
     expect(() => statSync(out)).toThrow();
   });
+
+  test.skipIf(missing({ root: isRoot, unshare: Bun.which("unshare") !== null }))(
+    "the disk-layout shim execs /sbin/kata-agent, mounting /proc only when it is missing (never a second proc mount)",
+    () => {
+      // A chroot whose "agent" is a script counting the proc mounts on /proc.
+      const dir = join(scratch, "shimroot");
+      mkdirSync(join(dir, "bin"), { recursive: true });
+      mkdirSync(join(dir, "proc"), { recursive: true });
+      must(["cp", "/bin/busybox", join(dir, "bin/busybox")]);
+      for (const applet of ["sh", "awk", "wc"]) must(["ln", "-sf", "busybox", join(dir, "bin", applet)]);
+      const agent = join(scratch, "count-proc.sh");
+      const count = String.raw`awk '$2 == "/proc" && $3 == "proc"' /proc/mounts | wc -l`;
+      writeFileSync(agent, `#!/bin/sh\necho "agent argv0=$0 args=$* proc_mounts=$(${count})"\n`, { mode: 0o755 });
+      must([hookScript, dir, "--agent", agent, "--init", "yes", "--image", join(scratch, "shimroot.img")]);
+      const inNs = (script: string) => must(["unshare", "-m", "--propagation", "private", "sh", "-c", script]);
+      // Without /proc (how the kernel starts /sbin/init): the shim mounts it.
+      expect(inNs(`chroot ${dir} /sbin/init vsock-cat 1 1026`)).toContain("agent argv0=/sbin/kata-agent args=vsock-cat 1 1026 proc_mounts=1");
+      // With /proc mounted (a later `/sbin/init vsock-cat …`): it stays one mount.
+      expect(inNs(`mount -t proc proc ${dir}/proc && chroot ${dir} /sbin/init x`)).toContain("proc_mounts=1");
+    },
+  );
 
   test("--image with --init yes --init-shim no is refused: the kernel would start a Bun binary before /proc exists", () => {
     const dir = join(scratch, "noshim");
