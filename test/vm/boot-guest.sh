@@ -30,8 +30,10 @@ out="$(/vmtest/check-client $((WAIT_SECS * 1000)) 2>&1)"
 case "$out" in
 SERVING*)
 	report agent_check ok "$out"
-	# Right after the first answer: what the guest has left, for the bench's memory rows.
+	# What the guest has left once it settled after the first answer (as the busybox anchor
+	# guest, test/vm/busybox-init.sh, reads it 2 s after its ready line), for the bench's memory rows,
 	# and where it went: the meminfo parts, and PID 1's (the agent's) resident set by kind.
+	sleep 2
 	echo "VMTEST mem_available_kb=$(sed -n 's/^MemAvailable: *\([0-9]*\).*/\1/p' /proc/meminfo)$(awk '/^(MemFree|Cached|AnonPages|Shmem|Slab|PageTables|KernelStack):/ { sub(":", "", $1); printf " mi_%s_kb=%s", tolower($1), $2 }' /proc/meminfo)"
 	echo "VMTEST agent_rss_kb=$(awk '/^VmRSS:/ { print $2 }' /proc/1/status)$(awk '/^Rss(Anon|File|Shmem):/ { sub(":", "", $1); printf " agent_%s_kb=%s", tolower($1), $2 }' /proc/1/status)"
 	;;

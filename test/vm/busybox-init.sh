@@ -14,6 +14,10 @@ if [ -r /lib/modules/vmtest/load-order ]; then
 	done </lib/modules/vmtest/load-order
 fi
 kb() { sed -n "s/^$1: *\([0-9]*\).*/\1/p" /proc/meminfo; }
-echo "VMTEST busybox_ready_uptime=$(cut -d' ' -f1 /proc/uptime) mem_available_kb=$(kb MemAvailable)$(awk '/^(MemFree|Cached|AnonPages|Shmem|Slab|PageTables|KernelStack):/ { sub(":", "", $1); printf " mi_%s_kb=%s", tolower($1), $2 }' /proc/meminfo)" >/dev/console
+echo "VMTEST busybox_ready_uptime=$(cut -d' ' -f1 /proc/uptime)" >/dev/console
+# Memory is read once the guest has settled (module init sections and the loader's initramfs are
+# freed asynchronously): the agent's guest reads it as long after its first Check.
+sleep 2
+echo "VMTEST mem_available_kb=$(kb MemAvailable)$(awk '/^(MemFree|Cached|AnonPages|Shmem|Slab|PageTables|KernelStack):/ { sub(":", "", $1); printf " mi_%s_kb=%s", tolower($1), $2 }' /proc/meminfo)" >/dev/console
 sync
 poweroff -f
