@@ -1,5 +1,5 @@
 // Benchmarks of the agent against real peers, every pair measured in the same run, interleaved.
-//   bun bench/run.ts [--quick] [--only health,lifecycle,exec,stdout,startup,memory,size,vm] [--agent PATH] [--build]
+//   bun bench/run.ts [--quick] [--only health,lifecycle,exec,stdout,startup,memory,density,pod,size,vm] [--agent PATH] [--build]
 // Prints a table on stdout (progress on stderr) and writes bench/results/<timestamp>.json and
 // bench/results/latest.json. Needs root (containers, cgroups), the Go toolchain and Debian's
 // containerd ttrpc sources (Go peers), runc and crun (anchors), qemu + a kernel for the VM row.
@@ -16,6 +16,8 @@ import { execRows } from "./scenarios/exec.ts";
 import { stdoutRows } from "./scenarios/stdout.ts";
 import { memoryRows, sizeRows, startupRows } from "./scenarios/process.ts";
 import { vmRows } from "./scenarios/vm.ts";
+import { podRows } from "./scenarios/pod.ts";
+import { densityRows } from "./scenarios/density.ts";
 
 const root = join(import.meta.dir, "..");
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
@@ -25,6 +27,8 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   stdout: stdoutRows,
   startup: startupRows,
   memory: memoryRows,
+  density: densityRows,
+  pod: podRows,
   size: sizeRows,
   vm: vmRows,
 };

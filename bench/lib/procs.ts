@@ -45,12 +45,13 @@ export function writeAgentConfig(dir: string, socket: string, extra = ""): strin
   return path;
 }
 
-export async function startAgent(bin: string, dir: string, name = "agent", extraConfig = ""): Promise<Server> {
+/** `wrap`: a command the agent runs under, which must exec it (same pid), e.g. `ip netns exec NS`. */
+export async function startAgent(bin: string, dir: string, name = "agent", extraConfig = "", wrap: string[] = []): Promise<Server> {
   mkdirSync(dir, { recursive: true });
   const socket = join(dir, `${name}.sock`);
   const config = writeAgentConfig(dir, socket, extraConfig);
   const logFile = join(dir, `${name}.log`);
-  const proc = Bun.spawn([bin, "--config", config], { stdin: "ignore", stdout: Bun.file(logFile), stderr: Bun.file(logFile) });
+  const proc = Bun.spawn([...wrap, bin, "--config", config], { stdin: "ignore", stdout: Bun.file(logFile), stderr: Bun.file(logFile) });
   await waitForSocket(socket, proc, "agent", logFile);
   return { name, pid: proc.pid, address: `unix://${socket}`, proc, stop: () => stopProc(proc) };
 }
@@ -92,6 +93,15 @@ export function memoryOf(pid: number): Memory {
     pssKiB: field(rollup, "Pss"),
     pssAnonKiB: field(rollup, "Pss_Anon"),
   };
+}
+
+/** CPU time of a process from /proc/PID/stat, in ms (USER_HZ ticks: 10 ms resolution): its own
+ *  utime+stime, and cutime+cstime of the children it has reaped (a container's processes). */
+export function cpuMs(pid: number): { self: number; children: number } {
+  const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+  const tick = 1000 / 100;
+  return { self: (Number(f[11]) + Number(f[12])) * tick, children: (Number(f[13]) + Number(f[14])) * tick };
 }
 
 export function fdCount(pid: number): number {

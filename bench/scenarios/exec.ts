@@ -57,7 +57,7 @@ export async function execRows(ctx: BenchContext): Promise<Row[]> {
   const detail = { rounds, perRound, client: "Go ttRPC client (bench-client exec)" };
   return [
     { id: "exec_p50", what: "ExecProcess+WaitProcess p50", unit: "ms", value: median(ours) / 1000, anchor: theirs.length ? median(theirs) / 1000 : null,
-      anchorName, target: { kind: "absolute", better: "lower", limit: 3 }, detail, na: rt.missing ?? undefined },
+      anchorName, target: { kind: "absolute", better: "lower", limit: 1 }, detail, na: rt.missing ?? undefined },
     { id: "exec_p99", what: "ExecProcess+WaitProcess p99", unit: "ms", value: p99(ours) / 1000, anchor: theirs.length ? p99(theirs) / 1000 : null, anchorName },
   ];
 }

@@ -30,7 +30,7 @@ export async function startupRows(ctx: BenchContext): Promise<Row[]> {
   ]);
   return [{
     id: "start_to_ready", what: "start-to-ready (exec → Check answered)", unit: "ms", value: median(ours) / 1000, anchor: median(theirs) / 1000,
-    anchorName: "Go ttRPC server", target: { kind: "absolute", better: "lower", limit: 15 },
+    anchorName: "Go ttRPC server", target: { kind: "absolute", better: "lower", limit: 8 },
     detail: { rounds, perRound, oursP99Ms: p99(ours) / 1000, anchorP99Ms: p99(theirs) / 1000 },
   }];
 }
@@ -64,7 +64,7 @@ export async function memoryRows(ctx: BenchContext): Promise<Row[]> {
     { id: "idle_rss", what: "idle RSS total (VmRSS)", unit: "MiB", value: mib(med(ours, (m) => m.rssKiB)), anchor: mib(med(theirs, (m) => m.rssKiB)),
       anchorName: "Go ttRPC server", target: { kind: "absolute", better: "lower", limit: 45 }, detail: { ours, go: theirs } },
     { id: "idle_anon", what: "idle RSS anonymous (RssAnon)", unit: "MiB", value: mib(med(ours, (m) => m.anonKiB)), anchor: mib(med(theirs, (m) => m.anonKiB)),
-      anchorName: "Go ttRPC server", target: { kind: "absolute", better: "lower", limit: 8 } },
+      anchorName: "Go ttRPC server", target: { kind: "absolute", better: "lower", limit: 4 } },
     { id: "idle_pss", what: "idle PSS (smaps_rollup)", unit: "MiB", value: mib(med(ours, (m) => m.pssKiB)), anchor: mib(med(theirs, (m) => m.pssKiB)),
       anchorName: "Go ttRPC server" },
   ];

@@ -70,6 +70,9 @@ func runStartup(addr string, n int, argv []string) {
 // from the same kind of parent process as the agent's RPCs. A failing command fails the run.
 func runCommand(n int, argv []string) {
 	samples := make([]float64, 0, n)
+	// CPU of each command's whole process tree: wait4's rusage covers the command and every
+	// descendant it waited for (crun run waits for the container's process).
+	cpu := make([]float64, 0, n)
 	for i := 0; i < n; i++ {
 		args := make([]string, len(argv))
 		for j, a := range argv {
@@ -84,6 +87,7 @@ func runCommand(n int, argv []string) {
 		if err != nil {
 			fail("%v: %v: %s", args, err, stderr.String())
 		}
+		cpu = append(cpu, micros(cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime()))
 	}
-	emit(map[string]interface{}{"mode": "command", "samples_us": samples, "latency": summarize(samples)})
+	emit(map[string]interface{}{"mode": "command", "samples_us": samples, "cpu_us": cpu, "latency": summarize(samples)})
 }

@@ -1,0 +1,55 @@
+// 10. The agent's memory per running idle container: RSS of one agent before and after 100
+// containers running `sleep` (the minimal busybox spec, Create + Start through our TS client),
+// each figure read once the agent has settled (its idle shrink has run, src/idle-gc.ts), after a
+// warm-up of a few containers started and removed so the code paths are loaded in both figures.
+import { join } from "node:path";
+import type { BenchContext } from "../lib/context.ts";
+import { pick } from "../lib/context.ts";
+import { memoryOf, startAgent, type Memory } from "../lib/procs.ts";
+import type { Row } from "../lib/report.ts";
+import { rpc } from "../../test/integration/network-harness.ts";
+import { minimalOciConfig, ociConfigToSpec } from "../../src/ctl/oci-json.ts";
+import { TtrpcClient } from "../../src/ttrpc/client.ts";
+
+/** After the last call: idle GC at 0.5 s, GC + shrink at 10 s (src/idle-gc.ts). */
+const SETTLE_MS = 11_000;
+
+export async function densityRows(ctx: BenchContext): Promise<Row[]> {
+  const n = 100;
+  const warm = pick(ctx, 5, 10);
+  const spec = ociConfigToSpec(minimalOciConfig({ rootfs: ctx.rootfs, args: ["sleep", "1000000"] }));
+  const agent = await startAgent(ctx.agentBin, join(ctx.work, "density"));
+  const c = await TtrpcClient.connect(agent.address);
+  const start = async (id: string) => {
+    await rpc(c, "CreateContainer", { container_id: id, exec_id: id, OCI: spec });
+    await rpc(c, "StartContainer", { container_id: id });
+  };
+  try {
+    ctx.progress(`idle containers: ${warm} warm-up, then ${n} running; ${(2 * SETTLE_MS) / 1000} s of settling`);
+    for (let i = 0; i < warm; i++) {
+      const id = `warm${i}`;
+      await start(id);
+      await rpc(c, "SignalProcess", { container_id: id, exec_id: "", signal: 9 });
+      await rpc(c, "WaitProcess", { container_id: id, exec_id: "" });
+      await rpc(c, "RemoveContainer", { container_id: id, timeout: 0 });
+    }
+    await Bun.sleep(SETTLE_MS);
+    const before: Memory = memoryOf(agent.pid);
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await start(`idle${i}`);
+    const startSeconds = (performance.now() - t0) / 1000;
+    await Bun.sleep(SETTLE_MS);
+    const after: Memory = memoryOf(agent.pid);
+    const per = (f: (m: Memory) => number) => (f(after) - f(before)) / n;
+    const detail = { containers: n, warmup: warm, settleMs: SETTLE_MS, before, after, startSeconds };
+    return [
+      { id: "idle_container_rss", what: `RSS per idle running container (${n})`, unit: "KiB", value: per((m) => m.rssKiB), anchor: null, anchorName: "",
+        target: { kind: "absolute", better: "lower", limit: 64 }, detail,
+        note: `RSS ${(before.rssKiB / 1024).toFixed(1)} → ${(after.rssKiB / 1024).toFixed(1)} MiB with ${n} containers running sleep, each read 11 s after the last call` },
+      { id: "idle_container_anon", what: `anon RSS per idle running container (${n})`, unit: "KiB", value: per((m) => m.anonKiB), anchor: null, anchorName: "" },
+    ];
+  } finally {
+    await c.close().catch(() => {});
+    await agent.stop(); // SIGTERM: the agent removes every container
+  }
+}
