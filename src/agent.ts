@@ -51,10 +51,11 @@ export async function agentMain(argv: string[]): Promise<void> {
   installReaper(log.child({ subsystem: "signals" }));
 
   const cgroupVersion = chooseVersion(config.unifiedCgroupHierarchy);
-  // Uevents are recorded from start-up on, so a device hot-plugged before the RPC that needs it
-  // is found (Kata's watch_uevents). Event-driven: no cost while no device changes.
-  const { startUeventListener } = await import("./device/uevent-listener.ts");
-  startUeventListener(log.child({ subsystem: "uevent" }));
+  // Uevents are recorded from just after start-up on (Kata's watch_uevents): the listener starts
+  // once the first answer is out (or after 100 ms, or on the first device RPC), so opening it does
+  // not delay "ready"; waits for devices also check sysfs for what came before it.
+  const { armUeventListener } = await import("./device/uevent-listener.ts");
+  const uevents = armUeventListener(log.child({ subsystem: "uevent" }), 100);
   const sandbox = new Sandbox({ log: log.child({ subsystem: "sandbox" }), cgroupVersion, pipeSize: config.containerPipeSize, ownsMachine: initMode, hotplugTimeoutMs: config.hotplugTimeoutMs });
   const rpcLog = log.child({ subsystem: "rpc" });
   const timed = (what: string, f: () => void) => () => {
@@ -75,6 +76,7 @@ export async function agentMain(argv: string[]): Promise<void> {
     },
     onDone: (ctx, code, ms) => {
       idle.callDone();
+      uevents.kick();
       stats.recordCall(`${ctx.service}/${ctx.method}`, code);
       if (rpcLog.enabled(Level.Debug)) rpcLog.debug("rpc", { method: `${ctx.service}/${ctx.method}`, status: code, duration_ms: Number(ms.toFixed(3)) });
     },

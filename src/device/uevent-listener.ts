@@ -1,6 +1,10 @@
-// The agent's one uevent listener (Kata's watch_uevents): started with the agent so that a device
-// hot-plugged before the RPC that needs it is already recorded. It is event-driven (a native
-// thread asleep in poll, a pipe Bun reads): nothing runs while no device changes.
+// The agent's one uevent listener (Kata's watch_uevents), so that a device hot-plugged before the
+// RPC that needs it is already recorded. It is event-driven (a native thread asleep in poll, a
+// pipe Bun reads): nothing runs while no device changes. The agent arms it at start-up and it
+// starts just after the first answer (or a short timer, or the first RPC that needs devices):
+// opening it costs ~1–2 ms of the agent's only thread, which is kept off the path to "ready".
+// Nothing is missed by the delay: every wait checks sysfs (`present()`) for a device that was
+// there before the listener, after the socket is bound.
 import { readFileSync, writeFileSync } from "node:fs";
 import type { Logger } from "../log/logger.ts";
 import { openUeventSocket, type UeventSocket } from "../sys/uevent-socket.ts";
@@ -17,6 +21,8 @@ export interface Listener {
 
 let current: Listener | undefined;
 let hooked = false;
+/** Set by armUeventListener until the listener is started. */
+let armed: { log: Logger; timer: ReturnType<typeof setTimeout> } | undefined;
 
 function idle(hub: UeventHub): Listener {
   return { hub, stop() {}, done: Promise.resolve(), live: false };
@@ -25,7 +31,23 @@ function idle(hub: UeventHub): Listener {
 /** The running listener's hub; a hub without a listener when none was started (it then relies on
  *  sysfs `present()` checks and times out for devices that are still to come). */
 export function deviceHub(): UeventHub {
+  if (armed) startArmed();
   return (current ??= idle(new UeventHub())).hub;
+}
+
+function startArmed(): void {
+  const a = armed;
+  if (!a) return;
+  armed = undefined;
+  clearTimeout(a.timer);
+  startUeventListener(a.log);
+}
+
+/** Arms the listener: it starts on kick() (the agent's first answer is out), after `ms`, or
+ *  when a device RPC asks for the hub, whichever comes first. */
+export function armUeventListener(log: Logger, ms: number): { kick(): void } {
+  if (!armed && !current?.live) armed = { log, timer: setTimeout(startArmed, ms) };
+  return { kick: () => void (armed && setImmediate(startArmed)) };
 }
 
 /** Memory hot-add: Kata onlines every new memory block itself (process_add). */
@@ -81,6 +103,7 @@ export function startUeventListener(log: Logger, opts: { sysRoot?: string } = {}
 
 /** Stops the listener (tests); the hub and its map stay. */
 export async function stopUeventListener(): Promise<void> {
+  if (armed) clearTimeout(armed.timer), (armed = undefined);
   const l = current;
   if (!l?.live) return;
   l.stop();
