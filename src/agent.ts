@@ -8,7 +8,7 @@ import { Code, RpcError } from "./ttrpc/status.ts";
 import { IdleCollector } from "./idle-gc.ts";
 import { installReaper } from "./sys/reaper.ts";
 import { Sandbox } from "./sandbox/sandbox.ts";
-import { registerServices } from "./services/register.ts";
+import { registerServicesLazily } from "./services/boot.ts";
 import { chooseVersion } from "./cgroups/detect.ts";
 import { isMethodAllowed, requestNameForMethod } from "./config/index.ts";
 import type { AgentConfig } from "./config/types.ts";
@@ -68,6 +68,7 @@ export async function agentMain(argv: string[]): Promise<void> {
     shrink: timed("idle shrink (JIT code and caches dropped)", () => (Bun.gc(true), Bun.shrink())),
   });
   const stats = new AgentStats();
+  let warmed = false;
   const server = new TtrpcServer({
     log: rpcLog,
     onCall: (ctx) => {
@@ -76,6 +77,9 @@ export async function agentMain(argv: string[]): Promise<void> {
     },
     onDone: (ctx, code, ms) => {
       idle.callDone();
+      // The first answer is out: load what later calls need (services, uevent listener) while
+      // the client reads it, instead of before "ready".
+      if (!warmed) (warmed = true), setImmediate(() => services.warm());
       uevents.kick();
       stats.recordCall(`${ctx.service}/${ctx.method}`, code);
       if (rpcLog.enabled(Level.Debug)) rpcLog.debug("rpc", { method: `${ctx.service}/${ctx.method}`, status: code, duration_ms: Number(ms.toFixed(3)) });
@@ -91,7 +95,7 @@ export async function agentMain(argv: string[]): Promise<void> {
     if (stopGuest) await stopGuest();
     else process.exit(0);
   };
-  registerServices(server, {
+  const services = registerServicesLazily(server, {
     sandbox, log: rpcLog, ownsMachine: initMode, hotplugTimeoutMs: config.hotplugTimeoutMs, stats,
     // The answer is on its way: give its client up to half a second to read it and hang up
     // before the server closes (as PID 1: before the power-off), so the caller sees the result.

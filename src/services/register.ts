@@ -2,7 +2,7 @@
 // requests to domain calls (containers.ts, sandbox.ts, guest.ts, …); errors become statuses in
 // errors.ts. A method no area handles answers UNIMPLEMENTED naming it (typed.ts).
 import { AgentService, HealthService, grpc } from "../gen/index.ts";
-import type { TtrpcServer } from "../ttrpc/server.ts";
+import type { Handler, TtrpcServer } from "../ttrpc/server.ts";
 import { AGENT_VERSION, API_VERSION } from "../version.ts";
 import type { AgentHandlers, ServiceDeps } from "./deps.ts";
 import { containerHandlers } from "./containers.ts";
@@ -33,13 +33,20 @@ export function agentHandlers(d: ServiceDeps): AgentHandlers {
   return all;
 }
 
-export function registerServices(server: TtrpcServer, d: ServiceDeps): void {
-  server.register(
-    HealthService.name,
-    typedHandlers(HealthService, {
+/** The byte-level handler tables of grpc.Health and grpc.AgentService. */
+export function serviceTables(d: ServiceDeps): { health: Record<string, Handler>; agent: Record<string, Handler> } {
+  return {
+    health: typedHandlers(HealthService, {
       Check: () => ({ status: grpc.HealthCheckResponse.ServingStatus.SERVING }),
       Version: () => ({ grpc_version: API_VERSION, agent_version: AGENT_VERSION }),
     }),
-  );
-  server.register(AgentService.name, typedHandlers(AgentService, agentHandlers(d)));
+    agent: typedHandlers(AgentService, agentHandlers(d)),
+  };
+}
+
+/** Registers both services at once (the agent itself uses boot.ts, which defers this). */
+export function registerServices(server: TtrpcServer, d: ServiceDeps): void {
+  const t = serviceTables(d);
+  server.register(HealthService.name, t.health);
+  server.register(AgentService.name, t.agent);
 }

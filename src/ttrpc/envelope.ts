@@ -4,9 +4,10 @@
 //   Response { google.rpc.Status status = 1; bytes payload = 2; }
 //   Status   { int32 code = 1; string message = 2; repeated google.protobuf.Any details = 3; }
 // Encoders size the message first and write it into one buffer that can start with room for the
-// frame header, so a frame costs one allocation and one copy of the payload. Decoders use
-// protobufjs's Reader, return payloads as views (no copy) and reject wrong wire types.
-import { Reader } from "protobufjs/minimal.js";
+// frame header, so a frame costs one allocation and one copy of the payload. Decoders use our
+// small wire reader (not the protobuf runtime, which the server does not need to load at
+// start-up), return payloads as views (no copy) and reject wrong wire types.
+import { WireReader as Reader } from "./wire-reader.ts";
 
 export interface KeyValue {
   key: string;
@@ -171,24 +172,17 @@ function expectWire(field: number, got: number, want: number): void {
   if (got !== want) throw new EnvelopeError(`field ${field}: wire type ${got}, expected ${want}`);
 }
 
-function int64ToNumber(v: number | { toNumber(): number }): number {
-  return typeof v === "number" ? v : v.toNumber();
-}
-
-/** Runs a decoder, turning protobufjs's RangeErrors (truncated input) into EnvelopeError. */
+/** Runs a decoder, turning the reader's RangeErrors (truncated input) into EnvelopeError. */
 function decoding<T>(what: string, buf: Uint8Array, f: (r: Reader) => T): T {
   try {
-    return f(Reader.create(buf));
+    return f(new Reader(buf));
   } catch (e) {
     if (e instanceof EnvelopeError) throw new EnvelopeError(`${what}: ${e.message}`);
     throw new EnvelopeError(`${what}: ${(e as Error).message}`);
   }
 }
 
-/**
- * protobufjs's Buffer reader clamps a string running past the end instead of failing; reading the
- * bytes first gets the bounds check.
- */
+/** A string field: its bytes (bounds-checked) decoded as UTF-8. */
 function readString(r: Reader): string {
   const b = r.bytes();
   return Buffer.from(b.buffer, b.byteOffset, b.length).toString("utf8");
@@ -218,7 +212,7 @@ export function decodeRequest(buf: Uint8Array): Request {
         case 1: expectWire(1, wire, WIRE_LEN); req.service = readString(r); break;
         case 2: expectWire(2, wire, WIRE_LEN); req.method = readString(r); break;
         case 3: expectWire(3, wire, WIRE_LEN); req.payload = r.bytes(); break;
-        case 4: expectWire(4, wire, WIRE_VARINT); req.timeoutNano = int64ToNumber(r.int64() as unknown as number | { toNumber(): number }); break;
+        case 4: expectWire(4, wire, WIRE_VARINT); req.timeoutNano = r.int64(); break;
         case 5: {
           expectWire(5, wire, WIRE_LEN);
           const len = r.uint32();

@@ -46,6 +46,7 @@ export class TtrpcServer implements ConnectionHost {
   readonly onDone?: (ctx: CallContext, code: number, durationMs: number) => void;
   readonly limits: ConnectionLimits;
   private readonly services = new Map<string, Map<string, Handler>>();
+  private readonly lazy = new Map<string, () => Record<string, Handler>>();
   private readonly listening: Listening[] = [];
   private readonly connections = new Set<ServerConnection>();
   private readonly idleWaiters: Array<() => void> = [];
@@ -87,11 +88,24 @@ export class TtrpcServer implements ConnectionHost {
   }
 
   register(service: string, methods: Record<string, Handler>): void {
-    if (this.services.has(service)) throw new Error(`ttrpc service ${service} registered twice`);
+    if (this.services.has(service) || this.lazy.has(service)) throw new Error(`ttrpc service ${service} registered twice`);
     this.services.set(service, new Map(Object.entries(methods)));
   }
 
+  /** Registers a service whose handlers are built on its first call (or an explicit lookup):
+   *  what they need is then loaded off the start-up path. */
+  registerLazy(service: string, load: () => Record<string, Handler>): void {
+    if (this.services.has(service) || this.lazy.has(service)) throw new Error(`ttrpc service ${service} registered twice`);
+    this.lazy.set(service, load);
+  }
+
   lookup(service: string): Map<string, Handler> | undefined {
+    const found = this.services.get(service);
+    if (found) return found;
+    const load = this.lazy.get(service);
+    if (!load) return undefined;
+    this.lazy.delete(service);
+    this.register(service, load());
     return this.services.get(service);
   }
 
