@@ -5,7 +5,6 @@
 // container created and started → app container created and started. Every round uses a fresh
 // agent in its own mount namespace (the fixture's holder) and its own network namespace with a
 // veth whose peer sits in a second namespace (no traffic is sent). No anchor: per-step medians.
-import { readdirSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchContext } from "../lib/context.ts";
 import { pick } from "../lib/context.ts";
@@ -14,32 +13,13 @@ import type { Row } from "../lib/report.ts";
 import { median, p99 } from "../lib/stats.ts";
 import { makePod } from "../../test/integration/storage-pod-fixture.ts";
 import { rpc, sh } from "../../test/integration/network-harness.ts";
+import { killAndRemoveCgroups } from "../../test/integration/containers-harness.ts";
 import { TtrpcClient } from "../../src/ttrpc/client.ts";
 
 const MAC = "02:42:0a:f4:01:05";
 const STEPS = ["CreateSandbox", "UpdateInterface", "UpdateRoutes", "CreateContainer pause", "StartContainer pause",
   "CreateContainer app", "StartContainer app"] as const;
 type Step = (typeof STEPS)[number];
-
-/** Removes the (emptied) cgroup directories a pod's containers had below `parent`. */
-function removeCgroupParent(parent: string): void {
-  for (const ctrl of readdirSync("/sys/fs/cgroup")) {
-    const top = join("/sys/fs/cgroup", ctrl, parent);
-    let subs: string[] = [];
-    try {
-      subs = readdirSync(top, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(top, e.name));
-    } catch {
-      continue;
-    }
-    for (const d of [...subs, top]) {
-      try {
-        rmdirSync(d);
-      } catch {
-        // still busy or already gone: the next round's parent has another name
-      }
-    }
-  }
-}
 
 async function oneReplay(ctx: BenchContext, round: number): Promise<{ steps: Record<Step, number>; totalMs: number }> {
   const tag = `b${process.pid % 1000}r${round}`;
@@ -86,7 +66,7 @@ async function oneReplay(ctx: BenchContext, round: number): Promise<{ steps: Rec
   } finally {
     await c?.close().catch(() => {});
     await agent?.stop(); // SIGTERM: the agent destroys the sandbox (containers, cgroups, mounts)
-    removeCgroupParent(pod.cgroupParent);
+    killAndRemoveCgroups(pod.cgroupParent);
     pod.cleanup();
     dropNs();
   }
