@@ -10,7 +10,8 @@
 //                                                           against bench-server, the protocol's ceiling
 //   startup   -addr A -n K -- CMD ARGS...                   exec CMD until its Check answers, K times
 //   command   -n K -- CMD ARGS...                           run CMD to completion K times ("{i}" in an
-//                                                           argument becomes the iteration number)
+//                                                           argument becomes the iteration number); wall
+//                                                           time and CPU (wait4 rusage: the whole tree) of each
 //
 // F is a grpc.Spec encoded as protobuf by bench/run.ts (from our minimalSpec), so the Go side
 // never needs to know how a spec is built.
