@@ -25,6 +25,7 @@ import type { ILinuxCapabilities, ILinuxNamespace, IProcess } from "./oci-types.
 import { detectCgroupView, planDevices, planDevSymlinks, planMounts, type CgroupView } from "./plan-mounts.ts";
 import { planRlimits } from "./rlimits.ts";
 import { RootView } from "./rootfs-view.ts";
+import { sharedMountOf } from "./rootfs-parent.ts";
 import { SpecError, q } from "./spec-error.ts";
 import { validateProcess, type ValidSpec } from "./spec-validate.ts";
 import { resolveUser } from "./user.ts";
@@ -38,6 +39,8 @@ const DEFAULT_UMASK = 0o022;
 export interface ContainerPlanOptions {
   /** Host (guest) path of the container's root filesystem, e.g. /run/kata-containers/<cid>/rootfs. */
   rootfsHostPath: string;
+  /** For tests: the shared mount holding the rootfs (default: looked up in /proc/self/mountinfo). */
+  rootfsParentPrivate?: string;
   stdio: [number, number, number];
   cgroupProcsFds: number[];
   /** Join this pid namespace (the sandbox's, when the sandbox shares one) instead of a new one. */
@@ -150,6 +153,7 @@ export function planContainer(spec: ValidSpec, opts: ContainerPlanOptions): Laun
     rootfs,
     rootReadonly: spec.Root?.Readonly ?? false,
     rootPropagation: rootPropagationFlags(linux.RootfsPropagation)!,
+    rootfsParentPrivate: opts.rootfsParentPrivate ?? sharedMountOf(rootfs),
     mounts,
     devices: devFromGuest ? [] : planDevices(linux.Devices ?? []),
     symlinks: devFromGuest ? [] : planDevSymlinks(),

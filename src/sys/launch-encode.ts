@@ -136,6 +136,7 @@ export function encodePlan(plan: LaunchPlan, mode: LaunchMode): Uint8Array {
   w.str(plan.hostname, "hostname");
   w.str(absolute(plan.cwd, "cwd"), "cwd");
   w.str(absolute(plan.exe, "executable"), "exe");
+  w.str(plan.rootfsParentPrivate === undefined ? undefined : absolute(plan.rootfsParentPrivate, "rootfs parent mount"), "rootfs parent mount");
   w.list(plan.namespaces, (ns) => {
     w.u32(CLONE_FLAG[ns.kind]);
     w.str(ns.path, "namespace path");

@@ -64,7 +64,11 @@ export interface LaunchPlan {
   /** Host path of the container's root filesystem; absent = no pivot_root (hooks, plain helpers). */
   rootfs?: string;
   rootReadonly: boolean;
-  /** Propagation applied to "/" before anything else (0 = the default MS_REC|MS_PRIVATE; MS_REC|MS_SLAVE allowed). */
+  /** The mount the rootfs lives on, when it is shared: made private in the container's namespace
+   *  before the rootfs is bound (pivot_root refuses a shared parent, and the container's mounts
+   *  would propagate into the agent's namespace), as runc and Kata do. */
+  rootfsParentPrivate?: string;
+  /** Propagation applied to "/" before anything else (0 = the default MS_REC|MS_PRIVATE), and again to the new root after pivot_root. */
   rootPropagation: number;
   mounts: MountStep[];
   devices: DeviceStep[];

@@ -6,7 +6,7 @@
  *   2 terminal, 4 noNewPrivs, 8 caps present, 16 oomScoreAdj present), u32 umask, u64 rootPropagation,
  *   i32 oomScoreAdj, u32 uid, u32 gid, u64 caps[5] (bounding effective permitted inheritable ambient),
  *   i32 stdio[3], i32 gateFd, i32 startFd, i32 statusFd,
- *   str rootfs, str hostname, str cwd, str exe,
+ *   str rootfs, str hostname, str cwd, str exe, str rootfsParent (shared mount to make private),
  *   u32 n + n x {u32 cloneFlag, str path}                  namespaces
  *   u32 n + n x i32                                        cgroup.procs fds
  *   u32 n + n x u32                                        additional gids
@@ -81,6 +81,7 @@ int parse(struct plan *p, const u8 *buf, u64 len, struct arena *a) {
   for (i = 0; i < 3; i++) p->stdio[i] = (int)rd_u32(&r);
   p->gate_fd = (int)rd_u32(&r); p->start_fd = (int)rd_u32(&r); p->status_fd = (int)rd_u32(&r);
   p->rootfs = rd_str(&r); p->hostname = rd_str(&r); p->cwd = rd_str(&r); p->exe = rd_str(&r);
+  p->rootfs_parent = rd_str(&r);
 
   p->nns = rd_count(&r); p->ns = ALLOC_N(&r, a, struct ns, p->nns);
   for (i = 0; p->ns && i < p->nns; i++) { p->ns[i].flag = rd_u32(&r); p->ns[i].path = rd_str(&r); p->ns[i].fd = -1; }

@@ -13,7 +13,7 @@ struct pair { const char *a, *b; };
 struct plan {
   u32 mode, bits, umask; u64 root_propagation; int oom; u32 uid, gid; u64 caps[5];
   int stdio[3], gate_fd, start_fd, status_fd;
-  const char *rootfs, *hostname, *cwd, *exe;
+  const char *rootfs, *hostname, *cwd, *exe, *rootfs_parent;
   u32 nns, ncg, ngroups, nrlimits, nmounts, ndevs, nsymlinks, nmasked, nreadonly, nsysctls, nargv, nenv;
   struct ns *ns; int *cg; u32 *groups; struct rlim *rlimits; struct mnt *mounts; struct dev *devs;
   struct pair *symlinks; const char **masked, **readonly; struct pair *sysctls;

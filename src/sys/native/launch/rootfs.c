@@ -93,11 +93,23 @@ static int mask_and_protect(struct plan *p, struct result *res) {
   }
   return 0;
 }
+/* The requested propagation of the container's root, now that it is "/" (the rootfs bind,
+ * private until here because its parent was). */
+static int root_propagation_again(struct plan *p, struct result *res) {
+  if (!p->root_propagation) return 0;
+  STEP(ST_ROOT_PROPAGATION, 1);
+  CHECK(S5(NR_mount, 0, "/", 0, p->root_propagation, 0));
+  return 0;
+}
+
 int setup_rootfs(struct plan *p, struct result *res) {
   long rootfd;
   u32 i;
   STEP(ST_ROOT_PROPAGATION, 0);
   CHECK(S5(NR_mount, 0, "/", 0, p->root_propagation ? p->root_propagation : MS_REC | MS_PRIVATE, 0));
+  /* A shared parent would make pivot_root fail and carry every mount below the rootfs into the
+   * agent's namespace (with "/" rshared): make it private here, in our namespace only. */
+  if (p->rootfs_parent) CHECK(S5(NR_mount, 0, p->rootfs_parent, 0, MS_PRIVATE, 0));
   STEP(ST_ROOTFS_BIND, 0);
   CHECK(S5(NR_mount, p->rootfs, p->rootfs, 0, MS_BIND | MS_REC, 0));
   rootfd = S3(NR_open, p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
@@ -117,12 +129,13 @@ int setup_rootfs(struct plan *p, struct result *res) {
       CHECK(S5(NR_mount, ".", "/", 0, MS_MOVE, 0));
       CHECK(S1(NR_chroot, "."));
       CHECK(S1(NR_chdir, "/"));
-      return mask_and_protect(p, res);
+      return root_propagation_again(p, res) < 0 ? -1 : mask_and_protect(p, res);
     }
     CHECK(r);
   }
   STEP(ST_OLD_ROOT, 0);
   CHECK(S2(NR_umount2, ".", 2 /* MNT_DETACH */));
   CHECK(S1(NR_chdir, "/"));
+  if (root_propagation_again(p, res) < 0) return -1;
   return mask_and_protect(p, res);
 }
