@@ -74,6 +74,11 @@ class Writer {
     this.buf[this.at + bytes.length] = 0;
     this.at += bytes.length + 1;
   }
+  bytes(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.at);
+    this.at += b.length;
+  }
   list<T>(items: T[], each: (item: T, i: number) => void): void {
     this.u32(items.length);
     items.forEach(each);
@@ -181,5 +186,10 @@ export function encodePlan(plan: LaunchPlan, mode: LaunchMode): Uint8Array {
   if (plan.args.length === 0) throw invalid("args is empty");
   w.list(plan.args, (a) => w.str(a, "argument"));
   w.list(plan.env, (e) => w.str(e, "environment variable"));
+  const filter = plan.seccomp?.filter ?? new Uint8Array(0);
+  if (filter.length % 8 !== 0 || filter.length / 8 > 4096) throw invalid(`seccomp filter of ${filter.length} bytes is not 1..4096 instructions`);
+  w.u32(plan.seccomp?.flags ?? 0);
+  w.u32(filter.length / 8);
+  w.bytes(filter);
   return w.finish();
 }

@@ -100,6 +100,9 @@ export interface LaunchPlan {
   stdio: [number, number, number];
   /** Open cgroup.procs descriptors; the child writes "0" to each to join before anything else. */
   cgroupProcsFds: number[];
+  /** A seccomp filter (classic BPF, 8 bytes per instruction, compiled by src/seccomp/) and the
+   *  seccomp(2) flags; loaded in Kata's order relative to no_new_privs and capabilities. */
+  seccomp?: { filter: Uint8Array; flags: number };
 }
 
 /**

@@ -53,7 +53,18 @@ describe("encodePlan", () => {
     expect(exe).toBeGreaterThan(0);
     expect(new DataView(buf.buffer).getUint32(exe - 4, true)).toBe(8);
     expect(text.indexOf("first\0")).toBeLessThan(text.indexOf("second\0"));
-    expect(text.endsWith("A=1\0")).toBe(true); // env is the last section
+    // env is the last list, then the seccomp section: flags and instruction count (none here).
+    expect(text.endsWith("A=1\0" + "\0".repeat(8))).toBe(true);
+  });
+
+  test("a seccomp filter goes last: flags, instruction count, the instructions", () => {
+    const filter = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
+    const buf = encodePlan(plan({ seccomp: { filter, flags: 3 } }), { kind: "spawn" });
+    const tail = Buffer.from(buf.subarray(buf.length - 24));
+    expect(tail.readUInt32LE(0)).toBe(3);
+    expect(tail.readUInt32LE(4)).toBe(2);
+    expect([...tail.subarray(8)]).toEqual([...filter]);
+    expect(rejects({ seccomp: { filter: new Uint8Array(7), flags: 0 } })).toContain("seccomp filter of 7 bytes");
   });
 
   test("rlimits above 2^53 (RLIM_INFINITY) survive", () => {

@@ -70,8 +70,11 @@ static int final_child(void *arg) {
   if (r < 0) { res->err = (int)-r; goto fail; }
   if (set_identity(p, res) < 0) goto fail;
   if (fd_hygiene(p, res, &gate_fd) < 0) goto fail;
+  if (p->mode == 0 && check_exe(p, res) < 0) goto fail;
+  /* With no_new_privs the filter comes last (identity.c loads it earlier otherwise). In create
+   * mode the gate's few calls (prctl, write, read, close, fcntl, execve) then run under it too. */
+  if ((p->bits & B_NNP) && load_seccomp(p, res) < 0) goto fail;
   if (p->mode == 0) {
-    if (check_exe(p, res) < 0) goto fail;
     STEP(ST_GATE_EXEC, 0);
     r = S5(NR_execveat, gate_fd, "", p->gate_argv, p->env, AT_EMPTY_PATH);
   } else {

@@ -18,6 +18,9 @@ struct plan {
   struct ns *ns; int *cg; u32 *groups; struct rlim *rlimits; struct mnt *mounts; struct dev *devs;
   struct pair *symlinks; const char **masked, **readonly; struct pair *sysctls;
   const char **argv, **env, **gate_argv;
+  /* seccomp: classic BPF instructions (8 bytes each) compiled by src/seccomp/, and the flags
+   * for seccomp(SECCOMP_SET_MODE_FILTER); nfilter 0 = no filter. */
+  u32 seccomp_flags, nfilter; const u8 *filter;
 };
 #define B_ROOT_RO 1u
 #define B_TERMINAL 2u

@@ -27,6 +27,8 @@ int setup_rootfs(struct plan *p, struct result *res);
 int set_identity(struct plan *p, struct result *res);
 int fd_hygiene(struct plan *p, struct result *res, long *gate_fd);
 int check_exe(struct plan *p, struct result *res);
+/* The seccomp filter of the plan (none: nothing to do). */
+int load_seccomp(struct plan *p, struct result *res);
 
 /* child.c: the clone entry points */
 int outer_child(void *arg);

@@ -23,7 +23,7 @@ enum {
   NR_pivot_root = 155, NR_chroot = 161, NR_prctl = 157, NR_mount = 165, NR_umount2 = 166, NR_sethostname = 170,
   NR_openat = 257, NR_mkdirat = 258, NR_mknodat = 259, NR_fchownat = 260, NR_newfstatat = 262,
   NR_unlinkat = 263, NR_symlinkat = 266, NR_unshare = 272, NR_prlimit64 = 302, NR_setns = 308,
-  NR_execveat = 322, NR_close_range = 436, NR_openat2 = 437, NR_faccessat2 = 439
+  NR_seccomp = 317, NR_execveat = 322, NR_close_range = 436, NR_openat2 = 437, NR_faccessat2 = 439
 };
 
 /* struct stat is 144 bytes; st_mode is the u32 at offset 24 (u64 word 3). */
