@@ -26,6 +26,7 @@ import { detectCgroupView, planDevices, planDevSymlinks, planMounts, type Cgroup
 import { planRlimits } from "./rlimits.ts";
 import { RootView } from "./rootfs-view.ts";
 import { sharedMountOf } from "./rootfs-parent.ts";
+import type { SeccompFilter } from "./seccomp-plan.ts";
 import { SpecError, q } from "./spec-error.ts";
 import { validateProcess, type ValidSpec } from "./spec-validate.ts";
 import { resolveUser } from "./user.ts";
@@ -51,6 +52,8 @@ export interface ContainerPlanOptions {
   bundlePath?: string;
   /** For mounts of type "cgroup"; detected from /sys/fs/cgroup when absent. */
   cgroups?: CgroupView;
+  /** The compiled Linux.Seccomp (container-seccomp.ts); absent = no filter. */
+  seccomp?: SeccompFilter;
 }
 
 export interface ExecPlanOptions {
@@ -67,6 +70,8 @@ export interface ExecPlanOptions {
   namespaces: readonly (NamespaceKind | string)[];
   stdio: [number, number, number];
   cgroupProcsFds: number[];
+  /** The container's seccomp filter: exec'd processes get it too (as in Kata and runc). */
+  seccomp?: SeccompFilter;
   /** The container's Process.Capabilities, inherited when the exec'd process has none. */
   containerCapabilities?: ILinuxCapabilities | null;
 }
@@ -146,7 +151,6 @@ export function planContainer(spec: ValidSpec, opts: ContainerPlanOptions): Laun
     cgroups: opts.cgroups ?? detectCgroupView(),
   });
   const newUts = namespaces.some((n) => n.kind === "uts" && !n.path);
-  if (linux.Seccomp) clog.warn("ignoring Linux.Seccomp: seccomp is not supported by this agent");
 
   return {
     namespaces,
@@ -164,6 +168,7 @@ export function planContainer(spec: ValidSpec, opts: ContainerPlanOptions): Laun
     ...planProcess(process, view, "Spec.Process"),
     stdio: opts.stdio,
     cgroupProcsFds: opts.cgroupProcsFds,
+    seccomp: opts.seccomp,
   };
 }
 
@@ -196,5 +201,6 @@ export function planExec(process: IProcess, opts: ExecPlanOptions): LaunchPlan {
     ...planProcess(process, view, "Process", opts.containerCapabilities),
     stdio: opts.stdio,
     cgroupProcsFds: opts.cgroupProcsFds,
+    seccomp: opts.seccomp,
   };
 }
