@@ -15,7 +15,7 @@ const sb = new Sandbox({ log, cgroupVersion: 1, pipeSize: 0, ownsMachine: false 
 async function cycle(i: number) {
   const spec = minimalSpec({ rootfs, args: ["/bin/true"] }) as any;
   spec.Linux.CgroupsPath = `/heapt/c${i}`;
-  const c = await sb.createContainer({ id: `c${i}`, execId: `c${i}`, spec });
+  const c = await sb.createContainer({ id: `c${i}`, execId: `c${i}`, spec, sandboxPidns: false });
   await c.start();
   await c.process("").wait();
   await sb.removeContainer(`c${i}`, 0);

@@ -2,6 +2,7 @@
 //   liblaunch.so  the container launcher (every .c under src/sys/native/launch/), dlopen'ed by
 //                 src/sys/launcher.ts
 //   kata-gate     the static start gate (src/sys/native/gate.c), exec'd from a sealed memfd
+//   libuevent.so  the uevent reader thread (src/sys/native/uevent.c), dlopen'ed by src/sys/uevent-socket.ts
 // Both get embedded in the compiled agent. `ensureNative()` rebuilds only what is older than any of
 // its sources (every file under a directory target, headers included, and the directories
 // themselves so that an added or removed file counts); the test preload and build.ts call it;
@@ -47,6 +48,19 @@ const targets: Target[] = [
       "-Wl,-z,norelro", "-Wl,-z,noexecstack", "-Wl,-n", "-s"],
     allowedUndefined: [],
     exported: [],
+  },
+  {
+    out: "libuevent.so",
+    src: "uevent.c",
+    // An ordinary libc-linked library (its code runs in its own thread of the agent, never in a
+    // vfork child).
+    args: ["-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-fvisibility=hidden", "-Wl,--build-id=none",
+      "-Wl,-z,noexecstack", "-Wl,-z,now"],
+    allowedUndefined: ["socket", "setsockopt", "bind", "close", "recvfrom", "write", "poll", "malloc", "free",
+      "pthread_create", "pthread_attr_init", "pthread_attr_destroy", "pthread_attr_setdetachstate",
+      "pthread_attr_setstacksize", "pthread_sigmask", "pthread_self", "pthread_setname_np", "sigfillset", "__errno_location", "memset",
+      "__cxa_finalize", "_ITM_deregisterTMCloneTable", "_ITM_registerTMCloneTable", "__gmon_start__"],
+    exported: ["ku_start", "ku_version"],
   },
 ];
 

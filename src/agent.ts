@@ -12,6 +12,7 @@ import { registerServices } from "./services/register.ts";
 import { chooseVersion } from "./cgroups/detect.ts";
 import { isMethodAllowed, requestNameForMethod } from "./config/index.ts";
 import type { AgentConfig } from "./config/types.ts";
+import { AgentStats } from "./metrics/agent-stats.ts";
 
 
 export async function agentMain(argv: string[]): Promise<void> {
@@ -50,7 +51,11 @@ export async function agentMain(argv: string[]): Promise<void> {
   installReaper(log.child({ subsystem: "signals" }));
 
   const cgroupVersion = chooseVersion(config.unifiedCgroupHierarchy);
-  const sandbox = new Sandbox({ log: log.child({ subsystem: "sandbox" }), cgroupVersion, pipeSize: config.containerPipeSize, ownsMachine: initMode });
+  // Uevents are recorded from start-up on, so a device hot-plugged before the RPC that needs it
+  // is found (Kata's watch_uevents). Event-driven: no cost while no device changes.
+  const { startUeventListener } = await import("./device/uevent-listener.ts");
+  startUeventListener(log.child({ subsystem: "uevent" }));
+  const sandbox = new Sandbox({ log: log.child({ subsystem: "sandbox" }), cgroupVersion, pipeSize: config.containerPipeSize, ownsMachine: initMode, hotplugTimeoutMs: config.hotplugTimeoutMs });
   const rpcLog = log.child({ subsystem: "rpc" });
   const timed = (what: string, f: () => void) => () => {
     const t0 = performance.now();
@@ -61,6 +66,7 @@ export async function agentMain(argv: string[]): Promise<void> {
     collect: timed("idle garbage collection", () => Bun.gc(true)),
     shrink: timed("idle shrink (JIT code and caches dropped)", () => (Bun.gc(true), Bun.shrink())),
   });
+  const stats = new AgentStats();
   const server = new TtrpcServer({
     log: rpcLog,
     onCall: (ctx) => {
@@ -69,9 +75,11 @@ export async function agentMain(argv: string[]): Promise<void> {
     },
     onDone: (ctx, code, ms) => {
       idle.callDone();
+      stats.recordCall(`${ctx.service}/${ctx.method}`, code);
       if (rpcLog.enabled(Level.Debug)) rpcLog.debug("rpc", { method: `${ctx.service}/${ctx.method}`, status: code, duration_ms: Number(ms.toFixed(3)) });
     },
   });
+  stats.connections = () => server.connectionCount;
   let shuttingDown = false;
   const shutdown = async (why: string) => {
     if (shuttingDown) return;
@@ -82,8 +90,10 @@ export async function agentMain(argv: string[]): Promise<void> {
     else process.exit(0);
   };
   registerServices(server, {
-    sandbox, log: rpcLog, ownsMachine: initMode, hotplugTimeoutMs: config.hotplugTimeoutMs,
-    onDestroySandbox: () => void shutdown("DestroySandbox"),
+    sandbox, log: rpcLog, ownsMachine: initMode, hotplugTimeoutMs: config.hotplugTimeoutMs, stats,
+    // The answer is on its way: give its client up to half a second to read it and hang up
+    // before the server closes (as PID 1: before the power-off), so the caller sees the result.
+    onDestroySandbox: () => void clientsGone(server, 500).then(() => shutdown("DestroySandbox")),
   });
   await server.listen(config.serverAddr);
   log.info("agent ready", { server_addr: config.serverAddr });
@@ -100,6 +110,12 @@ export async function agentMain(argv: string[]): Promise<void> {
     };
     for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => void onSignal(signal)());
   }
+}
+
+/** Resolves once no client is connected, or after ms. */
+async function clientsGone(server: TtrpcServer, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (server.connectionCount > 0 && Date.now() < end) await Bun.sleep(10);
 }
 
 function summary(c: AgentConfig): Record<string, unknown> {

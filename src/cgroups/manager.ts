@@ -44,6 +44,9 @@ export interface CgroupManager {
   stats(): CgroupStats;
   /** How many processes the kernel OOM killer has killed in this cgroup. */
   oomKilled(): number;
+  /** The hierarchy holding the cpuset controller and this container's directory in it (OnlineCPUMem
+   *  widens the cpusets of every level after CPU hotplug); undefined when cpuset is not mounted. */
+  cpusetLocation(): { root: string; dir: string } | undefined;
   /** Removes the directories create() made, retrying while tasks drain; kills nothing; throws if still busy. */
   destroy(timeoutMs?: number): Promise<void>;
 }

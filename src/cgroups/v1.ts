@@ -44,6 +44,11 @@ export class V1Manager implements CgroupManager {
     return this.dirs.get(controller);
   }
 
+  cpusetLocation(): { root: string; dir: string } | undefined {
+    const h = this.hierarchies.find((x) => x.controllers.includes("cpuset"));
+    return h ? { root: h.mountPoint, dir: h.dir } : undefined;
+  }
+
   private need(controller: string, what: string): string | undefined {
     const dir = this.dirs.get(controller);
     if (!dir) cgLog.warn("cgroup controller not mounted, resource ignored", { controller, resource: what });

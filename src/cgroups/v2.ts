@@ -66,6 +66,10 @@ export class V2Manager implements CgroupManager {
     return { version: 2 };
   }
 
+  cpusetLocation(): { root: string; dir: string } {
+    return { root: this.root, dir: this.dir };
+  }
+
   create(): void {
     refuseExisting([this.dir], this.rel);
     for (const level of makeLevels(this.root, this.rel)) enableControllers(level.parent);

@@ -8,7 +8,9 @@ import { newManager } from "../cgroups/manager.ts";
 import { abortInit, createInit, spawn, startInit, type Created } from "../sys/launcher.ts";
 import { planSeccomp, type SeccompFilter } from "./seccomp-plan.ts";
 import { isLiveProcess, killQuietly, mayKillForContainer, sendSignal } from "../sys/proc.ts";
-import { SIGKILL } from "../sys/consts.ts";
+import { SIGKILL, SIGTERM } from "../sys/consts.ts";
+import type { NamespaceKind } from "../sys/launch-plan.ts";
+import { lacksHandler } from "../process/signal-mask.ts";
 import { closeFd } from "../sys/pipe.ts";
 import { ContainerProcess } from "../process/process.ts";
 import { stdioFor } from "../process/stdio.ts";
@@ -16,6 +18,7 @@ import { exists, invalid, kindOf, notFound, precondition, AgentError } from "../
 import { validateId } from "./id.ts";
 import { validateSpec } from "./spec-validate.ts";
 import { planContainer, planExec } from "./plan.ts";
+import { dirname } from "node:path";
 import { runHooks, type Hook, type OciState } from "./hooks.ts";
 import { specHooks } from "./spec-hooks.ts";
 
@@ -28,6 +31,8 @@ export interface ContainerEnv {
   pipeSize: number;
   /** /proc/PID/ns/pid of the sandbox's shared pid namespace, when sandbox_pidns is on. */
   sandboxPidns?: string;
+  /** The pod's IPC and UTS namespaces (joined for the types the spec lists), when CreateSandbox made them. */
+  sharedNamespaces?: Partial<Record<NamespaceKind, string>>;
   /** Called when a process of this container was killed by the OOM killer. */
   onOom?: (containerId: string) => void;
 }
@@ -59,6 +64,8 @@ export class Container {
     readonly cgroup: CgroupManager,
     private readonly env: ContainerEnv,
     created: Created,
+    /** The OCI bundle directory hooks get in the state (Kata: /run/kata-containers/<cid>). */
+    private readonly bundlePath: string,
   ) {
     this.created = created;
     this.hooks = specHooks(spec);
@@ -70,7 +77,9 @@ export class Container {
   }
 
   /** CreateContainer: everything set up, the init blocked before its execve. */
-  static async create(id: string, execId: string, spec: ISpec | null | undefined, env: ContainerEnv): Promise<Container> {
+  static async create(
+    id: string, execId: string, spec: ISpec | null | undefined, env: ContainerEnv, opts: { bundlePath?: string } = {},
+  ): Promise<Container> {
     validateId("container", id);
     if (execId !== "" && execId !== id) validateId("exec", execId);
     if (!spec) throw invalid("CreateContainer: OCI spec is missing");
@@ -95,7 +104,9 @@ export class Container {
           stdio: stdio.childFds,
           cgroupProcsFds: cgFds,
           sandboxPidnsPath: env.sandboxPidns,
+          sharedNamespacePaths: env.sharedNamespaces,
           cgroups: cgroup.mountView(),
+          bundlePath: opts.bundlePath,
         });
         created = createInit(plan);
       } finally {
@@ -104,7 +115,8 @@ export class Container {
       cleanups.push(() => abortInit(created));
       stdio.closeChildEnds();
       const init = new ContainerProcess(id, created.pid, stdio);
-      const c = new Container(id, spec, init, cgroup, env, created);
+      // Without a bundle made by the storage layer, the rootfs's parent is the bundle (runc's layout).
+      const c = new Container(id, spec, init, cgroup, env, created, opts.bundlePath ?? dirname(rootfs));
       c.seccomp = seccomp;
       const state = c.state();
       await runHooks("prestart", c.hooks.prestart, state);
@@ -131,7 +143,7 @@ export class Container {
       id: this.id,
       status: this.creating ? "creating" : this.status === "paused" ? "running" : this.status,
       pid: this.init.pid,
-      bundle: this.spec.Root?.Path ?? "",
+      bundle: this.bundlePath,
       annotations: (this.spec.Annotations ?? {}) as Record<string, string>,
     };
   }
@@ -181,7 +193,9 @@ export class Container {
         // The container's root as its init sees it (with its volumes mounted), for user and
         // executable lookups.
         rootfsHostPath: `/proc/${this.init.pid}/root`,
-        namespaces: (this.spec.Linux?.Namespaces ?? []).map((n) => n.Type as never),
+        // The init always got a pid namespace (its own or the sandbox's) even when the spec
+        // lists none (the Go runtime removes it), so an exec joins it too.
+        namespaces: [...new Set([...(this.spec.Linux?.Namespaces ?? []).map((n) => n.Type as string), "pid"])] as never,
         containerCapabilities: this.spec.Process?.Capabilities ?? undefined,
         stdio: stdio.childFds,
         cgroupProcsFds: cgFds,
@@ -219,6 +233,10 @@ export class Container {
     if (execId === "" && sig === SIGKILL) return this.killAll();
     const p = this.process(execId);
     if (!p.running) return;
+    // Kata: a container init that neither handles nor blocks nor ignores SIGTERM would never see
+    // it (pid 1 of its namespace), so SIGTERM becomes SIGKILL and deletion does not wait out the
+    // grace period.
+    if (p === this.init && sig === SIGTERM && lacksHandler(p.pid, SIGTERM)) sig = SIGKILL;
     try {
       sendSignal(p.pid, sig);
     } catch (e) {

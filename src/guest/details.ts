@@ -19,7 +19,7 @@ export interface GuestDetails {
   };
 }
 
-export function guestDetails(o: { memBlockSize: boolean; memHotplugProbe: boolean; initDaemon: boolean }): GuestDetails {
+export function guestDetails(o: { memBlockSize: boolean; memHotplugProbe: boolean; initDaemon: boolean; storageHandlers?: string[] }): GuestDetails {
   let size = 0;
   if (o.memBlockSize && existsSync(BLOCK_SIZE)) {
     // The file holds a hex number without 0x (e.g. "8000000").
@@ -32,7 +32,7 @@ export function guestDetails(o: { memBlockSize: boolean; memHotplugProbe: boolea
       version: AGENT_VERSION,
       init_daemon: o.initDaemon,
       device_handlers: [],
-      storage_handlers: [],
+      storage_handlers: o.storageHandlers ?? [],
       // Linux.Seccomp is compiled (src/seccomp/) and loaded by the launcher.
       supports_seccomp: true,
       extra_features: [],

@@ -3,6 +3,7 @@
 import { invalid } from "../errors.ts";
 import { EMPTY, type AgentHandlers, type ServiceDeps } from "./deps.ts";
 import { encodeBytesField1 } from "./typed.ts";
+import { toStorageSpecs } from "./storage.ts";
 
 /** The largest read that still fits one ttRPC message (4 MiB) with its envelopes: a larger
  *  `len` would make the answer RESOURCE_EXHAUSTED after the bytes were taken from the pipe. */
@@ -11,7 +12,14 @@ const MAX_READ = (4 << 20) - 1024;
 export function containerHandlers(d: ServiceDeps): AgentHandlers {
   const sb = d.sandbox;
   return {
-    CreateContainer: async (r) => (await sb.createContainer({ id: r.container_id ?? "", execId: r.exec_id ?? "", spec: r.OCI ?? undefined }), EMPTY),
+    CreateContainer: async (r) => (
+      await sb.createContainer({
+        id: r.container_id ?? "", execId: r.exec_id ?? "", spec: r.OCI ?? undefined, storages: toStorageSpecs(r.storages),
+        sandboxPidns: !!r.sandbox_pidns,
+        devices: (r.devices ?? []).map((x) => ({
+          id: x.id ?? "", type: x.type ?? "", vmPath: x.vm_path ?? "", containerPath: x.container_path ?? "", options: x.options ?? [],
+        })),
+      }), EMPTY),
     StartContainer: async (r) => (await sb.container(r.container_id).start(), EMPTY),
     RemoveContainer: async (r) => (await sb.removeContainer(r.container_id ?? "", r.timeout ?? 0), EMPTY),
     ExecProcess: (r) => (sb.container(r.container_id).exec(r.exec_id ?? "", r.process), EMPTY),

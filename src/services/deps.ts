@@ -3,6 +3,7 @@
 // these and returns typed handlers for its RPCs; register.ts merges them.
 import type { AgentServiceTypes, ServiceHandlers } from "../gen/index.ts";
 import type { Logger } from "../log/logger.ts";
+import type { AgentStats } from "../metrics/agent-stats.ts";
 import type { Sandbox } from "../sandbox/sandbox.ts";
 import type { CallContext } from "../ttrpc/server.ts";
 import type { EncodedParts } from "./typed.ts";
@@ -14,6 +15,8 @@ export interface ServiceDeps {
   ownsMachine: boolean;
   /** agent.hotplug_timeout: how long to wait for a hot-plugged device (a NIC's PCI path, …). */
   hotplugTimeoutMs: number;
+  /** The agent's own counters (RPCs, connections) for GetMetrics. */
+  stats: AgentStats;
   /** Called after DestroySandbox answered: stop the server (and power off as PID 1). */
   onDestroySandbox: () => void;
 }

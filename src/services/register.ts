@@ -6,16 +6,23 @@ import type { TtrpcServer } from "../ttrpc/server.ts";
 import { AGENT_VERSION, API_VERSION } from "../version.ts";
 import type { AgentHandlers, ServiceDeps } from "./deps.ts";
 import { containerHandlers } from "./containers.ts";
+import { deviceHandlers } from "./devices.ts";
 import { guestHandlers } from "./guest.ts";
+import { metricsHandlers } from "./metrics.ts";
 import { networkHandlers } from "./network.ts";
+import { resourceHandlers } from "./resources.ts";
 import { sandboxHandlers } from "./sandbox.ts";
+import { storageHandlers } from "./storage.ts";
 import { typedHandlers } from "./typed.ts";
 
 export type { ServiceDeps } from "./deps.ts";
 
 /** Every AgentService RPC the agent serves; the README's feature table mirrors this list. */
 export function agentHandlers(d: ServiceDeps): AgentHandlers {
-  const areas = [sandboxHandlers(d), containerHandlers(d), guestHandlers(d), networkHandlers(d)];
+  const areas = [
+    sandboxHandlers(d), containerHandlers(d), guestHandlers(d), networkHandlers(d), storageHandlers(d), resourceHandlers(d),
+    metricsHandlers(d), deviceHandlers(d),
+  ];
   const all: AgentHandlers = {};
   for (const area of areas) {
     for (const name of Object.keys(area)) {

@@ -27,6 +27,8 @@ export interface StorageContext {
   containerId?: string;
   /** Finds (or waits for) a guest block device; provided once src/device/ exists. */
   devices?: DeviceWaiter;
+  /** The sandbox's bind watcher, for watchable-bind storages (src/storage/watchable.ts). */
+  watcher?: { add(s: StorageSpec, containerId: string | undefined): Promise<MountedStorage> };
 }
 
 /** A device found in the guest: its /dev path and numbers. */

@@ -129,5 +129,15 @@ export function launchFailure(plan: LaunchPlan, stepNo: number, index: number, e
   const step: LaunchStep = STEPS[stepNo] ?? "none";
   const what = describeStep(plan, step, index);
   const why = errno ? errnoName(errno) : "the process died during this step";
-  return new LaunchError(step, index, errno, `${what}: ${why}`);
+  return new LaunchError(step, index, errno, `${what}: ${why}${hint(step, errno)}`);
+}
+
+const EACCES = 13;
+
+/** Why a step fails in a way that is not the request's fault. */
+function hint(step: LaunchStep, errno: number): string {
+  // The kernel refuses to lower oom_score_adj below the process's oom_score_adj_min without
+  // CAP_SYS_RESOURCE, whoever the target user is: a guest agent has it; a test host may not.
+  if (step === "oom-score-adj" && errno === EACCES) return " (lowering oom_score_adj needs CAP_SYS_RESOURCE, which the agent lacks)";
+  return "";
 }

@@ -21,7 +21,7 @@ export interface RunningAgent {
 }
 
 export async function startAgent(
-  opts: { toml?: string; env?: Record<string, string>; args?: string[]; /** A command the agent runs under, e.g. ["ip", "netns", "exec", NS] (it must exec the agent). */ wrap?: string[] } = {},
+  opts: { toml?: string; env?: Record<string, string>; args?: string[]; /** A command the agent runs under, e.g. ["ip", "netns", "exec", NS] or nsenter into a mount namespace (it must exec the agent, not fork). */ wrap?: string[] } = {},
 ): Promise<RunningAgent> {
   const dir = mkdtempSync(join(tmpdir(), "kata-agent-test-"));
   const socket = join(dir, "agent.sock");

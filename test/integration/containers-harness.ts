@@ -206,10 +206,10 @@ export interface Harness {
 
 let seq = 0;
 
-export async function startHarness(opts: { toml?: string; rootfsDir?: string } = {}): Promise<Harness> {
+export async function startHarness(opts: { toml?: string; rootfsDir?: string; env?: (dir: string) => Record<string, string> } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "kata-ctr-test-"));
   const rootfs = opts.rootfsDir ?? (await makeBusyboxRootfs(join(dir, "rootfs")));
-  const agent = await startAgent({ toml: opts.toml });
+  const agent = await startAgent({ toml: opts.toml, env: opts.env?.(dir) });
   const c = await agent.client();
   const pid = agent.proc.pid;
   const cgroupPrefix = `kata-ctr-test-${process.pid}-${++seq}`;

@@ -59,7 +59,12 @@ describe.skipIf(missing({ root: isRoot }))("sandbox", () => {
     const b = await execOut(h, "qb", "n2", "readlink /proc/self/ns/pid");
     expect(a).not.toBe(b);
     await h.removeQuietly("qa", "qb");
-    await h.assertClean();
+    // Left: the holder of the pod's IPC and UTS namespaces, until DestroySandbox.
+    const kids = childrenOf(h.pid);
+    expect(kids.length).toBe(1);
+    await rpc(h.c, "DestroySandbox", {});
+    expect(await h.agent.proc.exited).toBe(0);
+    expect(existsSync(`/proc/${kids[0]}`)).toBe(false);
   });
 
   test("a sandbox id that is not a valid id → INVALID_ARGUMENT", async () => {

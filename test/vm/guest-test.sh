@@ -206,11 +206,17 @@ check_log_vport() {
 # 8. DestroySandbox: the agent answers, then powers the VM off (the host sees QEMU exit).
 check_destroy_sandbox() {
 	echo "VMTEST guest_script_done_uptime=$(uptime_s)"
-	if out="$(ctl -c DestroySandbox 2>&1)"; then
-		report destroy_sandbox ok "answered; power-off expected"
-	else
-		report destroy_sandbox fail "$(echo "$out" | tail -n 3 | oneline)"
-	fi
+	# Reported as the answer's line arrives (the power-off follows the client's hang-up at once).
+	ctl -c DestroySandbox 2>&1 | {
+		seen=""
+		while IFS= read -r line; do
+			case "$line" in
+			DestroySandbox:*) report destroy_sandbox ok "answered; power-off expected"; seen=1 ;;
+			*) last="$line" ;;
+			esac
+		done
+		[ -n "$seen" ] || report destroy_sandbox fail "$(echo "$last" | oneline)"
+	}
 }
 
 if check_agent_ready; then

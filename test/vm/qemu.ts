@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
-export type Machine = "microvm" | "pc";
+export type Machine = "microvm" | "pc" | "q35";
 
 export interface BootOptions {
   /** microvm: the uncompressed ELF vmlinux; pc: the bzImage. */
@@ -20,6 +20,10 @@ export interface BootOptions {
   timeoutMs: number;
   memoryMiB?: number;
   cpus?: number;
+  /** The whole -m value (e.g. "1024M,slots=2,maxmem=2G" for memory hotplug); overrides memoryMiB. */
+  memory?: string;
+  /** The whole -smp value (e.g. "1,maxcpus=2" for CPU hotplug); overrides cpus. */
+  smp?: string;
   /** Where to save the whole console output (for a failing test's post-mortem). */
   consoleLog?: string;
   /** More QEMU arguments (devices, `-M` properties, which QEMU merges with the machine's), appended last. */
@@ -90,8 +94,8 @@ export function qemuArgv(opts: BootOptions): string[] {
     "-M", machine,
     "-accel", "tcg",
     "-cpu", "max", // Bun needs AVX2 and friends; TCG's default CPU model lacks them
-    "-m", String(opts.memoryMiB ?? 1024),
-    "-smp", String(opts.cpus ?? 1),
+    "-m", opts.memory ?? String(opts.memoryMiB ?? 1024),
+    "-smp", opts.smp ?? String(opts.cpus ?? 1),
     "-nographic",
     "-no-reboot",
     "-kernel", opts.kernel,

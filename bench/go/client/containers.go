@@ -29,6 +29,19 @@ func (g *agent) start(id string) error {
 	return err
 }
 
+// mustCreate and mustStart end the run with the agent's error.
+func (g *agent) mustCreate(id string, spec *pb.Spec) {
+	if err := g.create(id, spec); err != nil {
+		fail("CreateContainer: %v", err)
+	}
+}
+
+func (g *agent) mustStart(id string) {
+	if err := g.start(id); err != nil {
+		fail("StartContainer: %v", err)
+	}
+}
+
 func (g *agent) wait(id, execID string) (int32, error) {
 	r, err := g.a.WaitProcess(bg(), &pb.WaitProcessRequest{ContainerId: id, ExecId: execID})
 	if err != nil {
@@ -96,13 +109,9 @@ func runExec(addr, specPath string, n int, id string) {
 	spec := loadSpec(specPath)
 	g := newAgent(addr)
 	defer g.c.Close()
-	if err := g.create(id, spec); err != nil {
-		fail("CreateContainer: %v", err)
-	}
+	g.mustCreate(id, spec)
 	defer g.remove(id)
-	if err := g.start(id); err != nil {
-		fail("StartContainer: %v", err)
-	}
+	g.mustStart(id)
 	samples := make([]float64, 0, n)
 	for i := 0; i < n; i++ {
 		eid := fmt.Sprintf("e%d", i)
@@ -126,14 +135,10 @@ func runStdout(addr, specPath string, readLen uint32, want int64, id string) {
 	spec := loadSpec(specPath)
 	g := newAgent(addr)
 	defer g.c.Close()
-	if err := g.create(id, spec); err != nil {
-		fail("CreateContainer: %v", err)
-	}
+	g.mustCreate(id, spec)
 	defer g.remove(id)
 	t0 := time.Now()
-	if err := g.start(id); err != nil {
-		fail("StartContainer: %v", err)
-	}
+	g.mustStart(id)
 	var got int64
 	reads := 0
 	for {

@@ -80,6 +80,7 @@ func main() {
 	rootfs := flag.String("rootfs", "", "container scenarios: absolute path of a busybox rootfs")
 	cgParent := flag.String("cgroup-parent", "kata-interop", "container scenarios: cgroup parent of the containers")
 	netMAC := flag.String("net-mac", "", "network scenario: MAC of the link to configure as eth0")
+	podFile := flag.String("pod", "", "pod-replay: JSON file with the CreateSandbox and CreateContainer requests (pod.go)")
 	flag.Parse()
 	cs := &containerScenarios{rootfs: *rootfs, cgParent: *cgParent}
 	c, _ := dial(*addr)
@@ -172,7 +173,12 @@ func main() {
 			cs.oom(pb.NewAgentServiceClient(c))
 		case "network":
 			networkScenario(pb.NewAgentServiceClient(c), *netMAC)
+		case "pod-replay":
+			podReplay(pb.NewAgentServiceClient(c), *podFile)
 		default:
+			if podScenario(sc, c, cs) {
+				continue
+			}
 			emit(result{"scenario": sc, "ok": false, "error": "unknown scenario"})
 			os.Exit(2)
 		}

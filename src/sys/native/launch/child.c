@@ -34,7 +34,9 @@ static int final_child(void *arg) {
   if (p->rootfs) {
     if (setup_rootfs(p, res) < 0) goto fail;
   }
+  /* Sysctls before the masked and read-only paths: /proc/sys is normally one of the latter. */
   if (apply_sysctls(p, res) < 0) goto fail;
+  if (p->rootfs && mask_and_protect(p, res) < 0) goto fail;
   if (p->rootfs && (p->bits & B_ROOT_RO)) {
     STEP(ST_ROOT_READONLY, 0);
     r = S5(NR_mount, 0, "/", 0, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags("/"), 0);

@@ -70,8 +70,9 @@ static int make_symlink(struct plan *p, struct result *res, long rootfd, u32 i) 
   return 0;
 }
 
-/* After pivot_root: paths are container paths now. Missing paths are skipped (OCI). */
-static int mask_and_protect(struct plan *p, struct result *res) {
+/* After pivot_root (and after the sysctls, which write below /proc/sys, usually a read-only
+ * path): paths are container paths now. Missing paths are skipped (OCI). */
+int mask_and_protect(struct plan *p, struct result *res) {
   u32 i, mode;
   long err;
   for (i = 0; i < p->nmasked; i++) {
@@ -129,13 +130,12 @@ int setup_rootfs(struct plan *p, struct result *res) {
       CHECK(S5(NR_mount, ".", "/", 0, MS_MOVE, 0));
       CHECK(S1(NR_chroot, "."));
       CHECK(S1(NR_chdir, "/"));
-      return root_propagation_again(p, res) < 0 ? -1 : mask_and_protect(p, res);
+      return root_propagation_again(p, res);
     }
     CHECK(r);
   }
   STEP(ST_OLD_ROOT, 0);
   CHECK(S2(NR_umount2, ".", 2 /* MNT_DETACH */));
   CHECK(S1(NR_chdir, "/"));
-  if (root_propagation_again(p, res) < 0) return -1;
-  return mask_and_protect(p, res);
+  return root_propagation_again(p, res);
 }

@@ -20,8 +20,10 @@ int join_cgroups(struct plan *p, struct result *res);
 int join_namespaces(struct plan *p, struct result *res);
 int setup_stdio(struct plan *p, struct result *res);
 
-/* rootfs.c: mounts, devices and symlinks under the rootfs, pivot_root, masked and read-only paths */
+/* rootfs.c: mounts, devices and symlinks under the rootfs, pivot_root; then (after the sysctls,
+ * as runc and Kata order them) masked and read-only paths */
 int setup_rootfs(struct plan *p, struct result *res);
+int mask_and_protect(struct plan *p, struct result *res);
 
 /* identity.c: groups, ids, capabilities, no_new_privs, descriptors, the executable check */
 int set_identity(struct plan *p, struct result *res);

@@ -1,0 +1,86 @@
+// The agent's one uevent listener (Kata's watch_uevents): started with the agent so that a device
+// hot-plugged before the RPC that needs it is already recorded. It is event-driven (a native
+// thread asleep in poll, a pipe Bun reads): nothing runs while no device changes.
+import { writeFileSync } from "node:fs";
+import type { Logger } from "../log/logger.ts";
+import { openUeventSocket, type UeventSocket } from "../sys/uevent-socket.ts";
+import { parseUevent, UeventHub, type Uevent } from "./uevent.ts";
+
+export interface Listener {
+  hub: UeventHub;
+  stop(): void;
+  /** Resolves when the stream ended (after stop()). */
+  done: Promise<void>;
+  /** True while a socket feeds the hub. */
+  live: boolean;
+}
+
+let current: Listener | undefined;
+let hooked = false;
+
+function idle(hub: UeventHub): Listener {
+  return { hub, stop() {}, done: Promise.resolve(), live: false };
+}
+
+/** The running listener's hub; a hub without a listener when none was started (it then relies on
+ *  sysfs `present()` checks and times out for devices that are still to come). */
+export function deviceHub(): UeventHub {
+  return (current ??= idle(new UeventHub())).hub;
+}
+
+/** Memory hot-add: Kata onlines every new memory block itself (process_add). */
+export function memoryOnlineHook(sysRoot: string, log: Logger): (ev: Uevent) => boolean {
+  return (ev) => {
+    if (ev.action !== "add" || !/^\/devices\/system\/memory\/memory\d+$/.test(ev.devpath)) return false;
+    const path = `${sysRoot}${ev.devpath}/online`;
+    try {
+      writeFileSync(path, "1");
+      log.info("memory block onlined", { devpath: ev.devpath });
+    } catch (e) {
+      log.error("failed to online memory block", { devpath: ev.devpath, error: (e as Error).message });
+    }
+    return true;
+  };
+}
+
+/** Starts the listener (once). A socket that cannot be opened is logged; devices are then found
+ *  only through sysfs. */
+export function startUeventListener(log: Logger, opts: { sysRoot?: string } = {}): Listener {
+  if (current?.live) return current;
+  const hub = current?.hub ?? new UeventHub(log);
+  if (!hooked) hub.addHook(memoryOnlineHook(opts.sysRoot ?? "/sys", log));
+  hooked = true;
+  let sock: UeventSocket;
+  try {
+    sock = openUeventSocket();
+  } catch (e) {
+    log.error("uevent listener not started: hot-plugged devices will not be seen", { error: (e as Error).message });
+    current = idle(hub);
+    return current;
+  }
+  const done = (async () => {
+    for await (const f of sock.frames) {
+      if ("overflow" in f) {
+        log.error("uevent socket overflowed: some device events were lost");
+        continue;
+      }
+      const ev = parseUevent(f.data);
+      if (!ev) continue;
+      log.debug("uevent", { ...ev });
+      hub.handle(ev);
+    }
+  })().catch((e) => log.error("uevent listener stopped", { error: (e as Error).message }));
+  const l = { hub, stop: () => sock.stop(), done, live: true };
+  current = l;
+  log.info("uevent listener started");
+  return l;
+}
+
+/** Stops the listener (tests); the hub and its map stay. */
+export async function stopUeventListener(): Promise<void> {
+  const l = current;
+  if (!l?.live) return;
+  l.stop();
+  await l.done;
+  current = idle(l.hub);
+}
