@@ -4,10 +4,10 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, writeSync, constants } from "node:fs";
 import { join } from "node:path";
 import { log } from "../log/logger.ts";
+import { O_CLOEXEC } from "../sys/consts.ts";
 
 export const cgLog = log.child({ subsystem: "cgroups" });
 
-const O_CLOEXEC = 0o2000000;
 
 /** A cgroupfs operation that failed; `code` is the errno name ("EINVAL", "EBUSY", ...). */
 export class CgroupError extends Error {

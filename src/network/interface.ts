@@ -1,19 +1,24 @@
-// UpdateInterface and ListInterfaces, in Kata's order: find the link by MAC (a miss says
+// UpdateInterface and ListInterfaces, in Kata's order: with devicePath, wait for that NIC (and give
+// it the requested MAC, Kata's VFIO case); find the link by MAC (a miss says
 // "Link not found", which the Go runtime's retry loop looks for), take it down, make its addresses
 // exactly the requested ones, rename it (a link already holding the name is moved aside to
 // "<name>_temp" and given our old name afterwards), set MTU and ARP, bring it up, and answer what
 // the kernel now reports. A failure midway rolls the link back and the error says whether that
 // worked, so a link is never left between old and new without the caller being told.
 import { readFileSync } from "node:fs";
-import { notFound } from "../errors.ts";
+import { invalid, notFound } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { formatIP, formatMAC, parseMAC, sameBytes, type Family } from "./ip.ts";
-import { IFF_NOARP, IFF_UP } from "./rtnl-encode.ts";
+import { IFF_NOARP, IFF_UP, RTNH_F_ONLINK, RTN_UNICAST, RTPROT_KERNEL, RT_TABLE_MAIN } from "./rtnl-encode.ts";
 import * as rtnl from "./rtnl.ts";
-import { invalid } from "../errors.ts";
 import type { IPAddressData, InterfaceData } from "./types.ts";
 import { checkAddress, checkLinkName, checkMtu } from "./validate.ts";
-import { waitForPciNetDevice } from "./pci-net.ts";
+
+/** The devices area's uevent-driven wait (Kata's wait_for_pci_net_interface), loaded when needed. */
+async function waitForPciNetInterface(devicePath: string, timeoutMs: number): Promise<string> {
+  const { waitForPciNetInterface: wait } = await import("../device/net-wait.ts");
+  return wait(devicePath, timeoutMs);
+}
 
 interface Addr {
   family: Family;
@@ -24,8 +29,8 @@ interface Addr {
 export interface UpdateInterfaceOptions {
   hotplugTimeoutMs: number;
   log: Logger;
-  /** Waits for the NIC at a PCI path (sysfs polling today; uevents later). */
-  waitForDevice?: (devicePath: string, timeoutMs: number) => Promise<unknown>;
+  /** Waits for the NIC at a PCI path; resolves with its name. Default: the devices area's uevent wait. */
+  waitForDevice?: (devicePath: string, timeoutMs: number) => Promise<string>;
   /** Whether the guest's IPv6 stack is on (default: read /proc/sys/net/ipv6). */
   ipv6Enabled?: () => boolean;
 }
@@ -52,7 +57,10 @@ export async function updateInterface(req: InterfaceData, o: UpdateInterfaceOpti
   checkLinkName(req.name, "interface.name");
   checkMtu(req.mtu, "interface.mtu");
   const requested = req.addresses.map((a, i) => checkAddress(a, `interface.IPAddresses[${i}]`));
-  if (req.devicePath) await (o.waitForDevice ?? waitForPciNetDevice)(req.devicePath, o.hotplugTimeoutMs);
+  if (req.devicePath) {
+    const netdev = await (o.waitForDevice ?? waitForPciNetInterface)(req.devicePath, o.hotplugTimeoutMs);
+    reconcileMac(netdev, mac, req, o.log);
+  }
 
   const link = rtnl.listLinks().find((l) => sameBytes(l.mac, mac));
   if (!link) throw notFound(`Link not found (hwAddr ${req.hwAddr})`);
@@ -64,13 +72,31 @@ export async function updateInterface(req: InterfaceData, o: UpdateInterfaceOpti
     });
   }
   const before = { addresses: rtnl.listAddresses(link.index) as Addr[], other: undefined as rtnl.LinkInfo | undefined };
-  const undo: (() => void)[] = [];
+  const undo: (() => void)[] = [restoreRoutes(link)];
   try {
     apply(link, req, wanted, before, undo);
   } catch (e) {
     throw withRollback(e as Error, link.name, undo);
   }
   return readBack(link.index, req);
+}
+
+/**
+ * Kata's VFIO case: a passed-through NIC shows its physical MAC, not the one the runtime chose, so
+ * the NIC found at devicePath is given the requested MAC before the lookup by MAC. A failure is
+ * logged and the lookup decides (as Kata does).
+ */
+function reconcileMac(netdev: string, mac: Uint8Array, req: InterfaceData, log: Logger): void {
+  const link = rtnl.linkByName(netdev);
+  if (!link || sameBytes(link.mac, mac)) return;
+  try {
+    if (link.flags & IFF_UP) rtnl.changeLink({ index: link.index, flags: 0, change: IFF_UP }, `${netdev} down`);
+    rtnl.changeLink({ index: link.index, address: mac }, `${netdev} address ${req.hwAddr}`);
+    if (link.flags & IFF_UP) rtnl.changeLink({ index: link.index, flags: IFF_UP, change: IFF_UP }, `${netdev} up`);
+    log.info("set the MAC of the NIC at devicePath to the requested one", { device_path: req.devicePath, netdev, from: formatMAC(link.mac), to: req.hwAddr });
+  } catch (e) {
+    log.warn("could not set the MAC of the NIC at devicePath; looking the link up by MAC anyway", { device_path: req.devicePath, netdev, error: (e as Error).message });
+  }
 }
 
 function apply(link: rtnl.LinkInfo, req: InterfaceData, wanted: Addr[], before: { addresses: Addr[]; other?: rtnl.LinkInfo }, undo: (() => void)[]): void {
@@ -120,6 +146,26 @@ function apply(link: rtnl.LinkInfo, req: InterfaceData, wanted: Addr[], before: 
   if (other) {
     rtnl.changeLink({ index: other.index, name: link.name, flags: other.flags & IFF_UP, change: IFF_UP }, `rename ${req.name.slice(0, 10)}_temp to ${link.name}`);
   }
+}
+
+/**
+ * Taking the link down drops the routes through it; the kernel's own (proto kernel) come back with
+ * the addresses, the others (a default route via a gateway, ...) are saved here and put back by
+ * the last undo step, so a rolled-back link keeps its routes too.
+ */
+function restoreRoutes(link: rtnl.LinkInfo): () => void {
+  const saved = rtnl.listRouteInfos().filter((r) =>
+    r.oif === link.index && r.table === RT_TABLE_MAIN && r.type === RTN_UNICAST && r.protocol !== RTPROT_KERNEL);
+  return () => {
+    for (const r of saved) {
+      const dest = r.dest ?? new Uint8Array(r.family === 4 ? 4 : 16);
+      rtnl.addRoute({
+        family: r.family, dest, destPrefix: r.destPrefix, oif: link.index, gateway: r.gateway, prefSrc: r.prefSrc,
+        src: r.src ? { bytes: r.src, prefix: r.srcPrefix } : undefined, scope: r.scope, flags: r.flags & RTNH_F_ONLINK, mtu: r.mtu,
+        protocol: r.protocol,
+      }, `restore route ${r.dest ? `${formatIP(r.dest)}/${r.destPrefix}` : "default"} on ${link.name}`);
+    }
+  };
 }
 
 /** Runs the undo steps newest first; the error tells whether the link is back as it was. */

@@ -20,6 +20,8 @@ export const RTAX_MTU = 2;
 export const RT_TABLE_MAIN = 254, RTPROT_BOOT = 3, RTPROT_KERNEL = 2, RTN_UNICAST = 1;
 export const NDA_DST = 1, NDA_LLADDR = 2;
 export const NUD_PERMANENT = 0x80;
+// The one rtm_flags bit a request may set (DEAD, LINKDOWN, ... are the kernel's to report).
+export const RTNH_F_ONLINK = 4;
 
 export const afOf = (f: Family) => (f === 4 ? AF_INET : AF_INET6);
 
@@ -156,13 +158,15 @@ export interface RouteSpec {
   /** rtm_flags: RTNH_F_ONLINK and friends. */
   flags: number;
   mtu: number;
+  /** Default RTPROT_BOOT (Kata's); a rollback puts a route back with the protocol it had. */
+  protocol?: number;
 }
 
 /** A main-table unicast route, protocol boot, created or replaced (Kata's UpdateRoutes). */
 export function newRoute(r: RouteSpec): Uint8Array {
   const fixed = rtmsg({
     family: afOf(r.family), dstLen: r.destPrefix, srcLen: r.src?.prefix ?? 0, table: RT_TABLE_MAIN,
-    protocol: RTPROT_BOOT, scope: r.scope, type: RTN_UNICAST, flags: r.flags,
+    protocol: r.protocol ?? RTPROT_BOOT, scope: r.scope, type: RTN_UNICAST, flags: r.flags,
   });
   const attrs: Attr[] = [];
   if (r.destPrefix > 0) attrs.push([RTA_DST, r.dest]);

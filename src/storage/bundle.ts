@@ -2,7 +2,7 @@
 // bound at rootfs/ and the spec written as config.json — so hooks get a real bundle path in the
 // OCI state. Only for a rootfs the runtime placed below /run/kata-containers/ (the shared
 // filesystem or a storage); a rootfs elsewhere (agent-ctl, tests) is its own bundle directory.
-import { existsSync, mkdirSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exists } from "../errors.ts";
 import { isMountPoint, MS, mount } from "../sys/mount.ts";
@@ -26,7 +26,6 @@ export function setupBundle(cid: string, rootPath: string, spec: object): Bundle
   const path = join(KATA_RUN, cid);
   const rootfs = join(path, "rootfs");
   let bound = false;
-  const madeDir = !existsSync(path);
   try {
     if (rootPath !== rootfs) {
       if (isMountPoint(rootfs)) throw exists(`container ${cid}: a bundle rootfs is already mounted at ${rootfs}`);
@@ -44,7 +43,8 @@ export function setupBundle(cid: string, rootPath: string, spec: object): Bundle
     if (bound) unmountStorage(rootfs);
     rmSync(join(path, "config.json"), { force: true });
     // Never recursive: a rootfs still bound here would be emptied through the bind.
-    for (const d of [bound ? rootfs : "", madeDir ? path : ""]) {
+    // The directory is the agent's (Kata's CONTAINER_BASE/<cid>); removed when nothing is left in it.
+    for (const d of [bound ? rootfs : "", path]) {
       try {
         if (d) rmdirSync(d);
       } catch {

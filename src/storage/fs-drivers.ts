@@ -1,7 +1,7 @@
 // Drivers that mount a filesystem the way it is described (Kata's VirtioFsHandler and
 // OverlayfsHandler, and the older 9p and bind handlers): all go through mountGeneric.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, rmSync, rmdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { invalid } from "../errors.ts";
 import type { StorageDriver, StorageSpec } from "./driver.ts";
 import { mountGeneric } from "./mount-storage.ts";
@@ -40,20 +40,41 @@ export const overlayDriver: StorageDriver = {
   names: ["overlayfs"],
   add: async (s: StorageSpec, ctx) => {
     const options = [...s.options];
+    const made: string[] = [];
     if (options.includes(OVERLAY_RW)) {
       if (!ctx.containerId) throw invalid(`storage ${s.mountPoint} (driver overlayfs): ${OVERLAY_RW} needs a container (CreateContainer storages)`);
       const base = join(KATA_RUN, ctx.containerId);
       const upper = join(base, "upper"), work = join(base, "work");
-      mkdirSync(upper, { recursive: true });
-      mkdirSync(work, { recursive: true });
+      for (const d of [upper, work]) if (!existsSync(d)) (mkdirSync(d, { recursive: true }), made.push(d));
       options.splice(options.indexOf(OVERLAY_RW), 1);
       options.push(`upperdir=${upper}`, `workdir=${work}`);
     }
-    for (const d of s.driverOptions) {
-      if (!d.startsWith(OVERLAY_CREATE_DIR)) continue;
-      const dir = checkGuestPath(`storage ${s.mountPoint} (driver overlayfs) driver option`, d.slice(OVERLAY_CREATE_DIR.length));
-      mkdirSync(dir, { recursive: true });
+    const removeMade = () => {
+      made.forEach((d) => rmSync(d, { recursive: true, force: true }));
+      // /run/kata-containers/<cid> itself is shared with the bundle: removed only when empty.
+      if (made.length) rmdirQuietly(dirname(made[0]!));
+    };
+    let m;
+    try {
+      for (const d of s.driverOptions) {
+        if (!d.startsWith(OVERLAY_CREATE_DIR)) continue;
+        const dir = checkGuestPath(`storage ${s.mountPoint} (driver overlayfs) driver option`, d.slice(OVERLAY_CREATE_DIR.length));
+        mkdirSync(dir, { recursive: true });
+      }
+      m = mountGeneric(s, { fstype: "overlay", options });
+    } catch (e) {
+      removeMade();
+      throw e;
     }
-    return mountGeneric(s, { fstype: "overlay", options });
+    // The rw layer is the container's: it goes with the overlay.
+    return { mountPoint: m.mountPoint, release: async () => (await m.release(), removeMade()) };
   },
 };
+
+function rmdirQuietly(d: string): void {
+  try {
+    rmdirSync(d);
+  } catch {
+    // not empty (the bundle) or gone
+  }
+}

@@ -7,7 +7,7 @@ import { dirname } from "node:path";
 import { invalid } from "../errors.ts";
 import { log } from "../log/logger.ts";
 import { SysError } from "../sys/errno.ts";
-import { MNT_DETACH, isMountPoint, mount, umount } from "../sys/mount.ts";
+import { MNT_DETACH, MS, isMountPoint, mount, umount } from "../sys/mount.ts";
 import type { MountedStorage, StorageSpec } from "./driver.ts";
 import { parseStorageOptions } from "./options.ts";
 import { setOwnership } from "./ownership.ts";
@@ -102,7 +102,8 @@ export function mountGeneric(s: StorageSpec, o: GenericMountOptions = {}): Mount
   let mounted = false;
   try {
     try {
-      mount(s.source, s.mountPoint, fstype === "bind" ? "" : fstype, flags, data);
+      // fstype "bind" is not a filesystem: it means MS_BIND whether or not the options say so.
+      mount(s.source, s.mountPoint, fstype === "bind" ? "" : fstype, fstype === "bind" ? flags | MS.BIND : flags, data);
     } catch (e) {
       throw mountError(s, fstype, data, e);
     }

@@ -102,8 +102,9 @@ export class PodStorage {
     const h = this.held.get(cid);
     if (!h) return;
     this.held.delete(cid);
-    h.bundle?.release();
+    // Storages first: an overlay's rw layer lives in the bundle directory, which goes last.
     await this.table.release(h.mountPoints);
+    h.bundle?.release();
   }
 
   /** DestroySandbox: everything, whatever its count. */

@@ -22,6 +22,7 @@ import { encodePlan } from "./launch-encode.ts";
 import { LaunchError, STEP_EXEC, launchFailure } from "./launch-error.ts";
 import { closeFd, pipe, setNonBlocking, writeAll } from "./pipe.ts";
 import { onExit, track } from "./reaper.ts";
+import { F_ADD_SEALS, O_CLOEXEC, O_PATH, SIGKILL } from "./consts.ts";
 
 export { LaunchError } from "./launch-error.ts";
 
@@ -40,11 +41,7 @@ const KL_VERSION = 1;
 const MFD_CLOEXEC = 1;
 const MFD_ALLOW_SEALING = 2;
 const MFD_EXEC = 0x10;
-const F_ADD_SEALS = 1033;
 const SEALS = 1 | 2 | 4 | 8; // F_SEAL_SEAL | SHRINK | GROW | WRITE
-const O_PATH = 0x200000;
-const O_CLOEXEC = 0x80000;
-const SIGKILL = 9;
 const EINVAL = 22;
 const EACCES = 13;
 const EINTR = 4;

@@ -12,11 +12,9 @@ import {
   NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLM_F_DUMP, parseError, setSeq, splitMessages, type NlMsg,
 } from "./netlink-frame.ts";
 
-const AF_NETLINK = 16;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
+import { AF_NETLINK, SOCK_CLOEXEC, SOCK_RAW, SOL_SOCKET } from "./consts.ts";
+
 const NETLINK_ROUTE = 0;
-const SOL_SOCKET = 1;
 const SO_RCVTIMEO = 20;
 const SO_RCVBUF = 8;
 const SOL_NETLINK = 270;

@@ -3,13 +3,8 @@
 // O_NONBLOCK on the child's end: a workload's writes would fail with EAGAIN; only the agent's end.
 import { C, check, errno, ptr, retry } from "./libc.ts";
 import { SysError } from "./errno.ts";
+import { F_GETFL, F_GETPIPE_SZ, F_SETFL, F_SETPIPE_SZ, O_CLOEXEC, O_NONBLOCK } from "./consts.ts";
 
-const O_CLOEXEC = 0x80000;
-const O_NONBLOCK = 0x800;
-const F_GETFL = 3;
-const F_SETFL = 4;
-const F_SETPIPE_SZ = 1031;
-const F_GETPIPE_SZ = 1032;
 const EINTR = 4;
 
 // Scratch for pipe2's int[2]: out-of-line ArrayBuffer storage, so the pointer cannot move.

@@ -1,11 +1,10 @@
 // The /dev/random ioctls ReseedRandomDev needs (Kata's random.rs): credit entropy to the pool and
 // reseed the CRNG from it. Both need CAP_SYS_ADMIN.
 import { C, check, cstr, ptr } from "./libc.ts";
+import { O_CLOEXEC, O_RDWR } from "./consts.ts";
 
 const RNDADDTOENTCNT = 0x40045201; // _IOW('R', 0x01, int)
 const RNDRESEEDCRNG = 0x5207; // _IO('R', 0x07)
-const O_RDWR = 2;
-const O_CLOEXEC = 0x80000;
 
 /** Writes `data` into the pool, credits `bits` of entropy for it, then reseeds the CRNG. */
 export function mixIntoRandom(device: string, data: Uint8Array, bits: number): void {

@@ -7,9 +7,8 @@ import { closeFd, pipe, setNonBlocking } from "./pipe.ts";
 import { exitCode, onExit } from "./reaper.ts";
 import { C, cstr } from "./libc.ts";
 import { hostProcessPlan } from "./launch-plan.ts";
+import { O_CLOEXEC, O_RDWR, SIGKILL } from "./consts.ts";
 
-const SIGKILL = 9;
-const O_RDWR = 0x2, O_CLOEXEC = 0x80000;
 
 export interface RunOptions {
   /** Bytes or text written to the program's stdin (then closed). Absent: /dev/null. */

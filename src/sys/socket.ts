@@ -6,11 +6,8 @@ import { dlopen, FFIType, ptr } from "bun:ffi";
 import { C, check, errno, retry } from "./libc.ts";
 import { SysError } from "./errno.ts";
 
-const AF_VSOCK = 40;
-const SOCK_STREAM = 1;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
+import { AF_VSOCK, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET } from "./consts.ts";
+
 const SO_ERROR = 4;
 const EINPROGRESS = 115;
 const POLLOUT = 0x004;

@@ -38,6 +38,7 @@ describe.skipIf(missing({ "Go with containerd ttrpc": goAvailable(), root: isRoo
     const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     if (code !== 0) throw new Error(`interop-client exit ${code}: ${err}\n${out}`);
     const r = JSON.parse(out.trim().split("\n").at(-1)!);
+    console.log(`[pod-replay] ConfigMap change: inotify inside after ${r.inotify_ms} ms, new content read after ${r.configmap_ms} ms`);
     expect(r).toMatchObject({ scenario: "pod-replay", code: "OK", pause_shm: "from-go", volume_units: ["BYTES", "INODES"], volume_condition: "OK" });
     expect(r.app_sees).toBe("storage-pod\nnameserver 10.96.0.10\nsearch default.svc.cluster.local\nhello v1\ntmpfs\n");
     expect(r.storage_handlers).toEqual(expect.arrayContaining(["virtio-fs", "ephemeral", "local", "watchable-bind"]));

@@ -86,6 +86,25 @@ else
 	report net_link_not_found fail "ctl exit $rc: $(echo "$out" | tail -n 1 | oneline)"
 fi
 
+# Kata's VFIO case: the NIC at devicePath shows another MAC than the runtime's; the agent gives it
+# the requested one, then finds it by that MAC.
+NEWMAC=02:00:00:00:00:06
+out="$(ctl -c "UpdateInterface json://{\"interface\":{\"name\":\"pod0\",\"hwAddr\":\"$NEWMAC\",\"devicePath\":\"$PCI\",\"mtu\":1400,\"IPAddresses\":[{\"family\":0,\"address\":\"10.0.2.15\",\"mask\":\"24\"}]}}" 2>&1)"
+now="$(cat /sys/class/net/pod0/address 2>&1)"
+if [ "$now" = "$NEWMAC" ] && echo "$out" | grep -q "\"hwAddr\":\"$NEWMAC\""; then
+	report net_mac_by_pci ok "pod0 now $now"
+else
+	report net_mac_by_pci fail "pod0 address $now: $(echo "$out" | oneline)"
+fi
+
+# This guest image has no iptables: GetIPTables must say so (FAILED_PRECONDITION), not crash.
+out="$(ctl -c "GetIPTables" 2>&1)"
+if echo "$out" | grep -q 'FAILED_PRECONDITION.*iptables-save is not in the guest image'; then
+	report net_iptables_missing ok "$(echo "$out" | oneline)"
+else
+	report net_iptables_missing fail "$(echo "$out" | oneline)"
+fi
+
 echo "VMTEST guest_script_done_uptime=$(cut -d' ' -f1 /proc/uptime)"
 if out="$(ctl -c DestroySandbox 2>&1)"; then
 	report destroy_sandbox ok "answered; power-off expected"
