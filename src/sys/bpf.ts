@@ -3,14 +3,12 @@
 import { ptr } from "bun:ffi";
 import { SysError } from "./errno.ts";
 import { C, cstr, errno } from "./libc.ts";
-import { O_CLOEXEC, O_DIRECTORY, O_RDONLY } from "./consts.ts";
+import {
+  BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI, BPF_PROG_ATTACH, BPF_PROG_DETACH, BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE,
+  O_CLOEXEC, O_DIRECTORY, O_RDONLY, SYS_bpf,
+} from "./consts.ts";
 
-const SYS_bpf = 321; // x86_64
-const BPF_PROG_LOAD = 5, BPF_PROG_ATTACH = 8, BPF_PROG_DETACH = 9;
-const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
-const BPF_CGROUP_DEVICE = 6;
-/** Several programs may sit on one cgroup (and its ancestors'): all must allow. */
-const BPF_F_ALLOW_MULTI = 2;
+/** sizeof(union bpf_attr) we pass: zero-filled past the fields we set. */
 const ATTR_SIZE = 128;
 
 function bpf(cmd: number, attr: ArrayBuffer, what: string): number {
@@ -47,6 +45,7 @@ function attachAttr(target: number, prog: number): ArrayBuffer {
   v.setUint32(0, target, true);
   v.setUint32(4, prog, true);
   v.setUint32(8, BPF_CGROUP_DEVICE, true);
+  // Several programs may sit on one cgroup (and its ancestors'): all must allow.
   v.setUint32(12, BPF_F_ALLOW_MULTI, true);
   return attr;
 }
