@@ -24,6 +24,9 @@ export interface FuzzOptions {
   connections: number;
   /** The probe call must answer within this (ms) or it counts as a hang. */
   hangMs?: number;
+  /** Running containers to aim well-formed lifecycle calls at (Pause/Resume/Exec/Signal/Stats/
+   *  Read/Wait/Remove in random order, interleaved with the noise): the freeze/exec races. */
+  containers?: string[];
 }
 
 export interface FuzzReport {
@@ -62,6 +65,28 @@ export function prng(seed: number): () => number {
 }
 
 type Methods = Record<string, { request: { encode(m: unknown): { finish(): Uint8Array } } }>;
+
+/** A well-formed lifecycle request for one of the given containers. */
+function lifecycleCall(ids: string[], int: (n: number) => number, seq: number): { method: string; payload: Uint8Array } {
+  const id = ids[int(ids.length)]!;
+  const execId = `f${int(4)}`;
+  const calls: [string, object][] = [
+    ["PauseContainer", { container_id: id }],
+    ["ResumeContainer", { container_id: id }],
+    ["ExecProcess", { container_id: id, exec_id: `x${seq}`, process: { Args: ["sleep", "2"], Cwd: "/", Env: ["PATH=/bin"] } }],
+    ["ExecProcess", { container_id: id, exec_id: execId, process: { Args: ["true"], Cwd: "/", Env: ["PATH=/bin"] } }],
+    ["SignalProcess", { container_id: id, exec_id: int(3) === 0 ? "" : execId, signal: [9, 15, 0, 19, 18][int(5)] }],
+    ["StatsContainer", { container_id: id }],
+    ["ReadStdout", { container_id: id, exec_id: execId, len: 1 + int(4096) }],
+    ["WaitProcess", { container_id: id, exec_id: execId }],
+    ["UpdateContainer", { container_id: id, resources: { Pids: { Limit: int(3) === 0 ? 1 : 100 } } }],
+    ["RemoveContainer", { container_id: id, timeout: int(2) }],
+  ];
+  // Remove is rare: the containers should live through most of the run.
+  const [method, req] = calls[int(100) === 0 ? calls.length - 1 : int(calls.length - 1)]!;
+  const def = (AgentService.methods as Methods)[method]!;
+  return { method, payload: def.request.encode(req).finish() };
+}
 
 function methodList(): { service: string; method: string; empty: Uint8Array }[] {
   const out: { service: string; method: string; empty: Uint8Array }[] = [];
@@ -237,7 +262,13 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
     if (c.closed) c = conns[ci] = await open();
     const roll = rnd();
     let out: Uint8Array;
-    if (roll < 0.7) {
+    if (o.containers?.length && roll < 0.2) {
+      const { method, payload } = lifecycleCall(o.containers, int, sent);
+      const stream = c.nextStream;
+      c.nextStream += 2;
+      c.methodOf.set(stream, method);
+      out = frame(stream, FrameType.Request, 0, encodeRequest({ service: AgentService.name, method, payload, timeoutNano: 0, metadata: [] }, 0));
+    } else if (roll < 0.7) {
       const m = methods[int(methods.length)]!;
       const r = rnd();
       const payload = r < 0.3 ? bytes(int(96)) : r < 0.6 ? new Uint8Array([...m.empty, ...bytes(int(48))]) : m.empty;
