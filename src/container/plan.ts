@@ -21,7 +21,7 @@ import { lookupExecutable, envValue } from "./exe-lookup.ts";
 import { rootPropagationFlags } from "./mount-options.ts";
 import { namespaceKind, procNamespacePath } from "./namespaces.ts";
 import { i64 } from "./numbers.ts";
-import type { ILinuxCapabilities, ILinuxNamespace, IProcess } from "./oci-types.ts";
+import type { ILinux, ILinuxCapabilities, ILinuxNamespace, IProcess } from "./oci-types.ts";
 import { detectCgroupView, planDevices, planDevSymlinks, planMounts, type CgroupView } from "./plan-mounts.ts";
 import { planRlimits } from "./rlimits.ts";
 import { RootView } from "./rootfs-view.ts";
@@ -169,7 +169,15 @@ export function planContainer(spec: ValidSpec, opts: ContainerPlanOptions): Laun
     stdio: opts.stdio,
     cgroupProcsFds: opts.cgroupProcsFds,
     seccomp: opts.seccomp,
+    idMaps: namespaces.some((n) => n.kind === "user" && !n.path) ? idMaps(linux) : undefined,
   };
+}
+
+/** Spec.Linux.UIDMappings/GIDMappings as uid_map/gid_map text ("inside outside count" lines). */
+function idMaps(linux: ILinux): { uid: string; gid: string } {
+  const text = (list: { ContainerID?: number | null; HostID?: number | null; Size?: number | null }[] | null | undefined) =>
+    (list ?? []).map((m) => `${m.ContainerID ?? 0} ${m.HostID ?? 0} ${m.Size ?? 0}\n`).join("");
+  return { uid: text(linux.UIDMappings), gid: text(linux.GIDMappings) };
 }
 
 const KINDS: readonly NamespaceKind[] = ["pid", "mount", "uts", "ipc", "net", "cgroup", "user"];

@@ -112,9 +112,8 @@ export function encodePlan(plan: LaunchPlan, mode: LaunchMode): Uint8Array {
   if (plan.caps) bits |= BIT_CAPS;
   if (plan.oomScoreAdj !== undefined) bits |= BIT_OOM;
   for (const ns of plan.namespaces) {
-    // setns into a user namespace needs a single-threaded caller, which a CLONE_VM child is not;
-    // creating one would need uid/gid maps. Neither is supported.
-    if (ns.kind === "user") throw invalid("user namespaces are not supported");
+    // A new user namespace needs its maps (written by the launcher from outside it).
+    if (ns.kind === "user" && !ns.path && !plan.idMaps) throw invalid("a new user namespace needs uid and gid maps");
     if (!(ns.kind in CLONE_FLAG)) throw invalid(`unknown namespace ${ns.kind}`);
   }
   w.u32(MAGIC);
@@ -191,5 +190,7 @@ export function encodePlan(plan: LaunchPlan, mode: LaunchMode): Uint8Array {
   w.u32(plan.seccomp?.flags ?? 0);
   w.u32(filter.length / 8);
   w.bytes(filter);
+  w.str(plan.idMaps?.uid, "uid map");
+  w.str(plan.idMaps?.gid, "gid map");
   return w.finish();
 }

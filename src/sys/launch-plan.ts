@@ -9,7 +9,7 @@ export type NamespaceKind = "pid" | "mount" | "uts" | "ipc" | "net" | "cgroup" |
 export interface NamespaceStep {
   kind: NamespaceKind;
   /** Join this namespace (e.g. /proc/PID/ns/net or a bind-mounted ns file); absent = create a new one.
-   *  "user" is refused by the launcher (neither joining nor creating is possible from its vfork child). */
+   *  A new "user" namespace needs `idMaps`; the other new namespaces are then owned by it. */
   path?: string;
 }
 
@@ -103,6 +103,8 @@ export interface LaunchPlan {
   /** A seccomp filter (classic BPF, 8 bytes per instruction, compiled by src/seccomp/) and the
    *  seccomp(2) flags; loaded in Kata's order relative to no_new_privs and capabilities. */
   seccomp?: { filter: Uint8Array; flags: number };
+  /** uid_map and gid_map contents ("inside outside count" lines) for a new user namespace. */
+  idMaps?: { uid: string; gid: string };
 }
 
 /**

@@ -21,6 +21,7 @@
  *   u32 n + n x str                                        argv
  *   u32 n + n x str                                        env
  *   u32 seccompFlags, u32 n + n x 8 bytes                  seccomp filter (n = 0: none)
+ *   str uidMap, str gidMap                                 a new user namespace's maps
  */
 
 #include "plan.h"
@@ -129,6 +130,7 @@ int parse(struct plan *p, const u8 *buf, u64 len, struct arena *a) {
   /* BPF_MAXINSNS: the kernel refuses longer programs anyway. */
   if (r.bad || p->nfilter > 4096 || (u64)p->nfilter * 8 > (u64)(r.end - r.p)) r.bad = 1;
   else { p->filter = p->nfilter ? r.p : 0; r.p += (u64)p->nfilter * 8; }
+  p->uid_map = rd_str(&r); p->gid_map = rd_str(&r);
   if (r.bad || r.p != r.end || !p->ns || !p->cg || !p->groups || !p->rlimits || !p->mounts || !p->devs ||
       !p->symlinks || !p->masked || !p->readonly || !p->sysctls || !p->gate_argv || !p->env) return -1;
   for (i = 0; i < p->nargv; i++) if (!p->argv[i]) return -1;

@@ -21,6 +21,8 @@ struct plan {
   /* seccomp: classic BPF instructions (8 bytes each) compiled by src/seccomp/, and the flags
    * for seccomp(SECCOMP_SET_MODE_FILTER); nfilter 0 = no filter. */
   u32 seccomp_flags, nfilter; const u8 *filter;
+  /* uid_map / gid_map text for a new user namespace (absent: none). */
+  const char *uid_map, *gid_map;
 };
 #define B_ROOT_RO 1u
 #define B_TERMINAL 2u
