@@ -60,3 +60,27 @@ describe.skipIf(!isRoot)("user namespaces", () => {
     expect(f.message).toContain("joining a user namespace is not supported");
   });
 });
+
+describe.skipIf(!isRoot)("user namespaces joining a network namespace they do not own", () => {
+  useHarness(cids, (x) => {
+    h = x;
+    chmodSync(h.dir, 0o755);
+  });
+
+  test("sysfs cannot be mounted there: /sys is bound read-only instead (as runc does); the container runs", async () => {
+    const holder = Bun.spawn(["unshare", "--net", "sleep", "60"]);
+    try {
+      await Bun.sleep(100);
+      const s = userSpec("usernet", ["sh", "-c", "ls /sys/class >/dev/null && echo sys-ok; touch /sys/x 2>&1 || echo sys-ro"]);
+      s.Linux!.Namespaces = s.Linux!.Namespaces!.map((n) => (n.Type === "network" ? { Type: "network", Path: `/proc/${holder.pid}/ns/net` } : n));
+      cids.add("usernet");
+      await rpc(h.c, "CreateContainer", { container_id: "usernet", exec_id: "", OCI: s });
+      await rpc(h.c, "StartContainer", { container_id: "usernet" });
+      const out = text(await readAll(h.c, "usernet", "", "ReadStdout"));
+      expect(out).toContain("sys-ok");
+      expect(out).toContain("sys-ro");
+    } finally {
+      holder.kill(9);
+    }
+  });
+});
