@@ -7,6 +7,10 @@
  * cannot mount /proc itself. This shim mounts /proc and execs /sbin/init (the agent), which
  * therefore is still PID 1 and mounts everything else as usual (skipping /proc).
  *
+ * In a disk image the kernel starts /sbin/init (Kata's runtime passes no init=), so there the shim
+ * is /sbin/init and execs the agent at /sbin/kata-agent (built with -DAGENT_PATH='"/sbin/kata-agent"').
+ * Run again later (`/sbin/init vsock-cat ...`), it finds /proc mounted and only execs the agent.
+ *
  * Freestanding: no libc, raw syscalls, so it is a ~1 KiB static executable that needs nothing in
  * the image. Build: cc -Os -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie -o init init-shim.c
  */
@@ -16,6 +20,7 @@
 #define SYS_exit 60
 #define SYS_mkdirat 258
 #define SYS_mount 165
+#define SYS_faccessat 269
 static long syscall5(long n, long a, long b, long c, long d, long e) {
 	long ret;
 	register long r10 __asm__("r10") = d;
@@ -31,6 +36,7 @@ __asm__(".text\n.global _start\n_start:\n  xor %rbp, %rbp\n  mov %rsp, %rdi\n  a
 #define SYS_exit 93
 #define SYS_mkdirat 34
 #define SYS_mount 40
+#define SYS_faccessat 48
 static long syscall5(long n, long a, long b, long c, long d, long e) {
 	register long x8 __asm__("x8") = n;
 	register long x0 __asm__("x0") = a;
@@ -68,17 +74,23 @@ __attribute__((used, noreturn)) void shim_main(long *sp) {
 	long argc = sp[0];
 	char **argv = (char **)(sp + 1);
 	char **envp = argv + argc + 1;
-	static char agent[] = "/sbin/init";
+#ifndef AGENT_PATH
+#define AGENT_PATH "/sbin/init"
+#endif
+	static char agent[] = AGENT_PATH;
 	static char *no_args[] = {agent, 0};
 	if (argc < 1) argv = no_args; /* envp (then empty) was taken from the real stack above */
 
-	syscall5(SYS_mkdirat, AT_FDCWD, (long)"/proc", 0555, 0, 0); /* EEXIST is fine */
-	long r = syscall5(SYS_mount, (long)"proc", (long)"/proc", (long)"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
-	if (r < 0 && r != -EBUSY) say("init-shim: mounting /proc failed; the agent will probably not start\n");
+	/* /proc/self exists once proc is mounted: never stack a second proc mount. */
+	if (syscall5(SYS_faccessat, AT_FDCWD, (long)"/proc/self", 0 /* F_OK */, 0, 0) != 0) {
+		syscall5(SYS_mkdirat, AT_FDCWD, (long)"/proc", 0555, 0, 0); /* EEXIST is fine */
+		long r = syscall5(SYS_mount, (long)"proc", (long)"/proc", (long)"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
+		if (r < 0 && r != -EBUSY) say("init-shim: mounting /proc failed; the agent will probably not start\n");
+	}
 
 	/* argv[0] names the agent, not /init: the binary picks agent or ctl mode from its name. */
 	argv[0] = agent;
 	syscall5(SYS_execve, (long)agent, (long)argv, (long)envp, 0, 0);
-	say("init-shim: execve /sbin/init failed\n");
+	say("init-shim: execve " AGENT_PATH " failed\n");
 	for (;;) syscall5(SYS_exit, 127, 0, 0, 0, 0);
 }

@@ -2,7 +2,7 @@
 # Installs our TypeScript kata-agent (one `bun build --compile` binary, which is also kata-agent-ctl)
 # into a guest rootfs the way Kata's osbuilder lays out its own agent, and optionally packs an initrd.
 #
-#   kata-agent-hook.sh ROOTFS_DIR [--agent PATH] [--init yes|no] [--initrd OUT.img]
+#   kata-agent-hook.sh ROOTFS_DIR [--agent PATH] [--init yes|no] [--initrd OUT.img] [--image OUT.img]
 #
 #   AGENT_INIT=no  (default) /usr/bin/kata-agent + systemd units (kata-agent.service wanted by
 #                  kata-containers.target, which basic.target wants); systemd is the guest's init.
@@ -10,6 +10,10 @@
 #                  static shim that mounts /proc and execs /sbin/init, because a Bun binary aborts
 #                  before any JavaScript runs when /proc is missing (see init-shim.c). With
 #                  --init-shim no, /init -> /sbin/init as in Kata's own images.
+#                  With --image (disk layout): the kernel starts /sbin/init from a disk root, so
+#                  /sbin/init is the shim, the agent is /sbin/kata-agent, and /init -> /sbin/init
+#                  (the same tree then boots as an initrd too).
+# --image packs the rootfs into a Kata rootfs disk image (rootfs-image.sh: MBR, DAX header, ext4).
 # In both modes a kata-agent-ctl symlink sits next to the binary, and the shared libraries the binary
 # needs (ldd, including the dynamic loader) are copied to the same paths unless the rootfs has them.
 # Running it twice gives the same rootfs.
@@ -22,13 +26,15 @@ die() { echo "$prog: error: $*" >&2; exit 1; }
 info() { echo "$prog: $*" >&2; }
 usage() {
 	cat >&2 <<EOF
-usage: $prog ROOTFS_DIR [--agent PATH] [--init yes|no] [--init-shim yes|no] [--initrd OUT.img]
+usage: $prog ROOTFS_DIR [--agent PATH] [--init yes|no] [--init-shim yes|no] [--initrd OUT.img] [--image OUT.img]
   --agent PATH       agent binary (default: \$AGENT_SOURCE_BIN or <repo>/dist/kata-agent)
   --init yes|no      install the agent as /sbin/init (default: \$AGENT_INIT or "no")
   --init-shim yes|no with --init yes: /init mounts /proc then execs /sbin/init (default: \$AGENT_INIT_SHIM
                      or "yes"; needs a C compiler, \$CC or cc); "no": /init -> /sbin/init
   --initrd OUT.img also pack ROOTFS_DIR as a gzip'd newc cpio initrd (gzip level: \$INITRD_GZIP_LEVEL, default 6;
                    0 = no compression: bigger, but the kernel skips inflating it, faster under emulation)
+  --image OUT.img  also pack ROOTFS_DIR as a Kata rootfs disk image (virtio-blk or NVDIMM/DAX root; see
+                   rootfs-image.sh; env ROOT_FREE_SPACE, BLOCK_SIZE); with --init yes the disk layout applies
 EOF
 	exit "${1:-2}"
 }
@@ -37,6 +43,7 @@ rootfs=""
 agent="${AGENT_SOURCE_BIN:-$script_dir/../dist/kata-agent}"
 init="${AGENT_INIT:-no}"
 initrd=""
+image=""
 init_shim="${AGENT_INIT_SHIM:-yes}"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -48,6 +55,8 @@ while [ $# -gt 0 ]; do
 	--init-shim=*) init_shim="${1#*=}"; shift ;;
 	--initrd) [ $# -ge 2 ] || die "--initrd needs an output path"; initrd="$2"; shift 2 ;;
 	--initrd=*) initrd="${1#*=}"; shift ;;
+	--image) [ $# -ge 2 ] || die "--image needs an output path"; image="$2"; shift 2 ;;
+	--image=*) image="${1#*=}"; shift ;;
 	-h | --help) usage 0 ;;
 	-*) die "unknown option: $1 (see --help)" ;;
 	*) [ -z "$rootfs" ] || die "more than one ROOTFS_DIR given: '$rootfs' and '$1'"; rootfs="$1"; shift ;;
@@ -60,6 +69,9 @@ rootfs="$(cd "$rootfs" && pwd -P)"
 [ "$rootfs" != / ] || die "refusing to install into the host's / (ROOTFS_DIR resolved to /)"
 case "$init" in yes | no) ;; *) die "AGENT_INIT/--init must be yes or no, got '$init'" ;; esac
 case "$init_shim" in yes | no) ;; *) die "AGENT_INIT_SHIM/--init-shim must be yes or no, got '$init_shim'" ;; esac
+if [ -n "$image" ] && [ "$init" = yes ] && [ "$init_shim" = no ]; then
+	die "--image with --init yes needs the shim: the kernel starts /sbin/init from a disk root, before /proc exists"
+fi
 [ -e "$agent" ] || die "agent binary '$agent' does not exist (build it with 'npm run build', or pass --agent)"
 [ -f "$agent" ] && [ -x "$agent" ] || die "agent binary '$agent' is not an executable file"
 gzip_level="${INITRD_GZIP_LEVEL:-6}"
@@ -156,24 +168,31 @@ EOF
 		"$rootfs/etc/systemd/system/kata-containers.target.wants/kata-agent.service"
 }
 
-# Builds init-shim.c into a static, libc-free executable and installs it as ROOTFS/init.
+# Builds init-shim.c into a static, libc-free executable that execs AGENT and installs it at DEST.
 install_init_shim() {
-	local cc="${CC:-cc}" tmp
+	local dest="$1" target="$2" cc="${CC:-cc}" tmp
 	command -v "$cc" >/dev/null || die "--init-shim yes needs a C compiler ('$cc' not found; set CC, or pass --init-shim no)"
 	tmp="$(mktemp -d)"
 	# shellcheck disable=SC2064 # expand now: tmp is local
 	trap "rm -rf '$tmp'" EXIT
 	"$cc" -Os -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie \
-		-fno-asynchronous-unwind-tables -Wl,--build-id=none -s \
+		-fno-asynchronous-unwind-tables -Wl,--build-id=none -s -DAGENT_PATH="\"$target\"" \
 		-o "$tmp/init" "$script_dir/init-shim.c" || die "compiling $script_dir/init-shim.c failed"
-	place_file "$tmp/init" "$rootfs/init" 0755
+	place_file "$tmp/init" "$rootfs$dest" 0755
 }
 
-if [ "$init" = yes ]; then
+if [ "$init" = yes ] && [ -n "$image" ]; then
+	# Disk layout: the kernel runs /sbin/init (a disk root) or /init (an initrd); both are the shim.
+	place_file "$agent" "$rootfs/sbin/kata-agent" 0755
+	place_link kata-agent "$rootfs/sbin/kata-agent-ctl"
+	install_init_shim /sbin/init /sbin/kata-agent
+	place_link /sbin/init "$rootfs/init"
+	info "installed $agent as /sbin/kata-agent (/sbin/init = shim that mounts /proc, /init -> /sbin/init)"
+elif [ "$init" = yes ]; then
 	place_file "$agent" "$rootfs/sbin/init" 0755
 	place_link init "$rootfs/sbin/kata-agent-ctl"
 	if [ "$init_shim" = yes ]; then
-		install_init_shim
+		install_init_shim /init /sbin/init
 		info "installed $agent as /sbin/init (/init = shim that mounts /proc, /sbin/kata-agent-ctl -> init)"
 	else
 		place_link /sbin/init "$rootfs/init"
@@ -195,4 +214,8 @@ if [ -n "$initrd" ]; then
 		|| { rm -f "$initrd.hook-tmp"; die "packing the initrd failed"; }
 	mv -f "$initrd.hook-tmp" "$initrd"
 	info "packed $initrd ($(du -k "$initrd" | cut -f1) KiB)"
+fi
+
+if [ -n "$image" ]; then
+	"$script_dir/rootfs-image.sh" "$rootfs" "$image" || die "packing the disk image failed"
 fi

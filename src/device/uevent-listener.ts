@@ -1,7 +1,7 @@
 // The agent's one uevent listener (Kata's watch_uevents): started with the agent so that a device
 // hot-plugged before the RPC that needs it is already recorded. It is event-driven (a native
 // thread asleep in poll, a pipe Bun reads): nothing runs while no device changes.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import type { Logger } from "../log/logger.ts";
 import { openUeventSocket, type UeventSocket } from "../sys/uevent-socket.ts";
 import { parseUevent, UeventHub, type Uevent } from "./uevent.ts";
@@ -34,6 +34,7 @@ export function memoryOnlineHook(sysRoot: string, log: Logger): (ev: Uevent) => 
     if (ev.action !== "add" || !/^\/devices\/system\/memory\/memory\d+$/.test(ev.devpath)) return false;
     const path = `${sysRoot}${ev.devpath}/online`;
     try {
+      if (readFileSync(path, "utf8").trim() === "1") return true; // onlined already (by the kernel or OnlineCPUMem)
       writeFileSync(path, "1");
       log.info("memory block onlined", { devpath: ev.devpath });
     } catch (e) {
@@ -58,6 +59,7 @@ export function startUeventListener(log: Logger, opts: { sysRoot?: string } = {}
     current = idle(hub);
     return current;
   }
+  let stopping = false;
   const done = (async () => {
     for await (const f of sock.frames) {
       if ("overflow" in f) {
@@ -69,8 +71,9 @@ export function startUeventListener(log: Logger, opts: { sysRoot?: string } = {}
       log.debug("uevent", { ...ev });
       hub.handle(ev);
     }
+    if (!stopping) log.error("uevent reader ended: hot-plugged devices will not be seen any more");
   })().catch((e) => log.error("uevent listener stopped", { error: (e as Error).message }));
-  const l = { hub, stop: () => sock.stop(), done, live: true };
+  const l = { hub, stop: () => ((stopping = true), sock.stop()), done, live: true };
   current = l;
   log.info("uevent listener started");
   return l;

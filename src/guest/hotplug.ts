@@ -5,13 +5,15 @@
 //   - CPUs: nothing to do when /sys/devices/system/cpu/online already lists nb_cpus CPUs; else
 //     write "1" to the `online` file of up to (nb_cpus - online) offline cpuN, re-read the online
 //     list, and retry every 50 ms, 100 times (5 s), before failing. The sleeps are asynchronous:
-//     the agent keeps serving other calls meanwhile.
+//     the agent keeps serving other calls meanwhile. The `online` writes are asynchronous too: the
+//     kernel brings a CPU or a memory block up inside the write (1.3 s for a CPU under TCG).
 //   - memory: every memoryN whose `online` file reads 0 gets "1" (unless cpu_only).
 //   - cpusets: only when CPUs were asked for (nb_cpus > 0), for every container whose spec has a
 //     Resources.CPU section: each cgroup level from below the hierarchy root down to the
 //     container gets the guest's online CPU list, then the container gets its own Cpus (if set).
 // The sysfs root is a parameter so tests can run on a fake tree.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { AgentError, invalid } from "../errors.ts";
 
@@ -85,7 +87,7 @@ export function guestCpus(env: HotplugEnv): string {
  * 0, in numeric order; stops after `max` successes when max > 0. Entries without the file (cpu0)
  * or whose write fails are skipped, as Kata skips them. Returns how many came online.
  */
-export function onlineEntries(dir: string, prefix: "cpu" | "memory", max: number): number {
+export async function onlineEntries(dir: string, prefix: "cpu" | "memory", max: number): Promise<number> {
   const re = new RegExp(`^${prefix}(\\d+)$`);
   const names = readdirSync(dir)
     .map((n) => ({ n, m: re.exec(n) }))
@@ -97,13 +99,13 @@ export function onlineEntries(dir: string, prefix: "cpu" | "memory", max: number
     const file = join(dir, name, "online");
     let state: string;
     try {
-      state = readFileSync(file, "utf8");
+      state = await readFile(file, "utf8");
     } catch {
       continue;
     }
     if (!state.trim().includes("0")) continue;
     try {
-      writeFileSync(file, "1");
+      await writeFile(file, "1");
     } catch {
       continue;
     }
@@ -121,7 +123,7 @@ export async function onlineCpus(env: HotplugEnv, want: number): Promise<number>
   const retries = env.retries ?? CPU_ONLINE_RETRIES;
   const sleep = env.sleep ?? ((ms: number) => Bun.sleep(ms));
   for (let i = 0; i < retries; i++) {
-    onlineEntries(cpuDir(env), "cpu", want - online);
+    await onlineEntries(cpuDir(env), "cpu", want - online);
     online = cpuListCount(readSys(onlineFile));
     if (online >= want) {
       env.log?.info("CPUs online", { online, wanted: want, retries: i });
@@ -133,7 +135,7 @@ export async function onlineCpus(env: HotplugEnv, want: number): Promise<number>
 }
 
 /** Brings every offline memory block online. Returns how many it onlined. */
-export function onlineMemory(env: HotplugEnv): number {
+export async function onlineMemory(env: HotplugEnv): Promise<number> {
   const dir = memoryDir(env);
   if (!existsSync(dir)) throw new HotplugError(`OnlineCPUMem: ${dir} does not exist (no memory hotplug in this kernel)`);
   return onlineEntries(dir, "memory", 0);
@@ -173,7 +175,7 @@ export async function onlineCpuMem(env: HotplugEnv, req: OnlineRequest, containe
   if (!Number.isInteger(req.nbCpus) || req.nbCpus < 0) throw invalid(`OnlineCPUMem: nb_cpus ${req.nbCpus} is not a CPU count`);
   if (req.nbCpus > 0) await onlineCpus(env, req.nbCpus);
   if (!req.cpuOnly) {
-    const n = onlineMemory(env);
+    const n = await onlineMemory(env);
     if (n > 0) env.log?.info("memory blocks online", { onlined: n });
   }
   if (req.nbCpus === 0) return;
@@ -182,7 +184,7 @@ export async function onlineCpuMem(env: HotplugEnv, req: OnlineRequest, containe
 }
 
 /** MemHotplugByProbe: each address, as Kata writes it ("0x" + upper-case hex), to memory/probe. */
-export function memHotplugByProbe(env: HotplugEnv, addrs: readonly bigint[]): void {
+export async function memHotplugByProbe(env: HotplugEnv, addrs: readonly bigint[]): Promise<void> {
   const probe = join(memoryDir(env), "probe");
   if (addrs.length > 0 && !existsSync(probe)) {
     throw new AgentError("precondition", `MemHotplugByProbe: ${probe} does not exist (the kernel has no ARCH_MEMORY_PROBE)`);
@@ -190,7 +192,7 @@ export function memHotplugByProbe(env: HotplugEnv, addrs: readonly bigint[]): vo
   for (const a of addrs) {
     const text = "0x" + a.toString(16).toUpperCase();
     try {
-      writeFileSync(probe, text);
+      await writeFile(probe, text);
     } catch (e) {
       throw new HotplugError(`MemHotplugByProbe: write ${text} to ${probe}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }

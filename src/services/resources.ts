@@ -24,7 +24,7 @@ export function resourceHandlers(d: ServiceDeps): AgentHandlers {
     },
     MemHotplugByProbe: async (r) => {
       const { memHotplugByProbe } = await hotplug();
-      memHotplugByProbe({ sysfs: sysfs() }, (r.memHotplugProbeAddr ?? []).map((a) => BigInt(Math.trunc(a))));
+      await memHotplugByProbe({ sysfs: sysfs() }, (r.memHotplugProbeAddr ?? []).map((a) => BigInt(Math.trunc(a))));
       return EMPTY;
     },
     AddSwapPath: async (r) => {

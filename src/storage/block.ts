@@ -22,6 +22,16 @@ function waiter(ctx: StorageContext): DeviceWaiter {
   return ctx.devices ?? new DeviceFinder(deviceHub());
 }
 
+/** The device behind the storage's source; errors keep their kind and name the storage. */
+async function find(s: StorageSpec, ctx: StorageContext, kind: "pci" | "scsi" | "pmem" | "mmio"): Promise<GuestDevice> {
+  try {
+    return await waiter(ctx).blockDevice(kind, s.source, ctx.hotplugTimeoutMs);
+  } catch (e) {
+    (e as Error).message = `${field(s)}: ${(e as Error).message}`;
+    throw e;
+  }
+}
+
 function field(s: StorageSpec): string {
   return `storage ${s.mountPoint} (driver ${s.driver})`;
 }
@@ -85,7 +95,7 @@ export const blkDriver: StorageDriver = {
   names: ["blk"],
   async add(s, ctx) {
     checkDriverOptions(s);
-    const dev = s.source.startsWith("/dev") ? existingBlock(s) : await waiter(ctx).blockDevice("pci", s.source, ctx.hotplugTimeoutMs);
+    const dev = s.source.startsWith("/dev") ? existingBlock(s) : await find(s, ctx, "pci");
     return finish(s, dev);
   },
 };
@@ -94,7 +104,7 @@ export const mmioBlkDriver: StorageDriver = {
   names: ["mmioblk"],
   async add(s, ctx) {
     checkDriverOptions(s);
-    return finish(s, await waiter(ctx).blockDevice("mmio", s.source, ctx.hotplugTimeoutMs));
+    return finish(s, await find(s, ctx, "mmio"));
   },
 };
 
@@ -102,7 +112,7 @@ export const scsiDriver: StorageDriver = {
   names: ["scsi"],
   async add(s, ctx) {
     checkDriverOptions(s);
-    return finish(s, await waiter(ctx).blockDevice("scsi", s.source, ctx.hotplugTimeoutMs));
+    return finish(s, await find(s, ctx, "scsi"));
   },
 };
 
@@ -111,7 +121,7 @@ export const nvdimmDriver: StorageDriver = {
   async add(s, ctx) {
     // Kata's PmemHandler mounts with the request's options as they are (no mkfs).
     if (s.driverOptions.length > 0) throw invalid(`${field(s)}: driver options ${JSON.stringify(s.driverOptions)} are not supported for nvdimm`);
-    const dev = await waiter(ctx).blockDevice("pmem", s.source, ctx.hotplugTimeoutMs);
+    const dev = await find(s, ctx, "pmem");
     return mountGeneric({ ...s, source: dev.devPath });
   },
 };

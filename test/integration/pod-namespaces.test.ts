@@ -132,6 +132,18 @@ describe.skipIf(missing({ root: isRoot }))("pod namespaces (runtime-shaped specs
     await destroy(h);
   });
 
+  test("shared_mounts are refused naming the field, not ignored", async () => {
+    h = await startHarness();
+    const spec = runtimeShape(h.spec(["sleep", "1"], { cid: "sm" }));
+    const f = await failure(rpc(h.c, "CreateContainer", {
+      container_id: "sm", exec_id: "sm", OCI: spec as grpc.ISpec,
+      shared_mounts: [{ name: "m", src_ctr: "a", src_path: "/x", dst_ctr: "sm", dst_path: "/y" }],
+    }));
+    expect(f.code).toBe(Code.INVALID_ARGUMENT);
+    expect(f.message).toContain("shared_mounts");
+    await h.assertClean();
+  });
+
   test("a flagged container after the first one is gone still joins the recorded pid namespace path or fails naming it", async () => {
     h = await startHarness();
     await rpc(h.c, "CreateSandbox", { sandbox_id: "pod-gone", hostname: "pod-host" });

@@ -57,6 +57,7 @@ describe.skipIf(missing({ root: isRoot, "inotifywait (inotify-tools)": !!Bun.whi
     await expectRefused(req([...good, { ...eph("x"), mount_point: "/run/kata-containers/../../etc" }]), Code.INVALID_ARGUMENT, /contains "\.\."/);
     await expectRefused(req([...good, { ...eph("x"), driver: "nfs" }]), Code.INVALID_ARGUMENT, /storages\[2\]\.driver: unknown storage driver "nfs"/);
     await expectRefused(req([{ ...eph("x"), driver: "blk-ccw" }]), Code.INVALID_ARGUMENT, /storage driver "blk-ccw" is not available/);
+    await expectRefused(req([{ ...eph("x"), driver: "mmioblk" }]), Code.INVALID_ARGUMENT, /\(driver mmioblk\).*source "tmpfs" must be a \/dev\/… path/);
     await expectRefused(req([...good, { ...eph("x"), mount_point: `${SHARED}/escape/x` }]), Code.INVALID_ARGUMENT, /through a symlink \(to \/etc\)/);
     await expectRefused(req([...good, { driver: "bind", source: `${SHARED}/escape`, fstype: "bind", options: [], mount_point: "/run/kata-containers/sandbox/b" }]),
       Code.INVALID_ARGUMENT, /driver bind\) source .* through a symlink/);

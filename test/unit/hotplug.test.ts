@@ -84,12 +84,12 @@ test("onlineCpus fails after the retries, naming the count", async () => {
   expect(sleeps).toBe(4);
 });
 
-test("onlineMemory onlines every offline block", () => {
-  expect(onlineMemory({ sysfs: root })).toBe(2);
+test("onlineMemory onlines every offline block", async () => {
+  expect(await onlineMemory({ sysfs: root })).toBe(2);
   expect(read(mem("memory1", "online"))).toBe("1");
   expect(read(mem("memory12", "online"))).toBe("1");
   expect(read(mem("memory0", "online"))).toBe("1\n");
-  expect(onlineMemory({ sysfs: root })).toBe(0);
+  expect(await onlineMemory({ sysfs: root })).toBe(0);
 });
 
 function cgroupTree(): { cg: string; dir: string } {
@@ -144,10 +144,10 @@ test("onlineCpuMem: CPUs, memory unless cpu_only, cpusets only when CPUs were as
   await expect(onlineCpuMem({ sysfs: root }, { nbCpus: -1, cpuOnly: true }, targets)).rejects.toThrow(/nb_cpus -1/);
 });
 
-test("MemHotplugByProbe writes 0x + upper-case hex, and needs the probe file", () => {
-  expect(() => memHotplugByProbe({ sysfs: root }, [0x1_0000_0000n])).toThrow(/probe does not exist/);
+test("MemHotplugByProbe writes 0x + upper-case hex, and needs the probe file", async () => {
+  await expect(memHotplugByProbe({ sysfs: root }, [0x1_0000_0000n])).rejects.toThrow(/probe does not exist/);
   put(mem("probe"), "");
-  memHotplugByProbe({ sysfs: root }, [0x1_0000_0000n, 0x1_4abc_0000n]);
+  await memHotplugByProbe({ sysfs: root }, [0x1_0000_0000n, 0x1_4abc_0000n]);
   expect(read(mem("probe"))).toBe("0x14ABC0000");
-  memHotplugByProbe({ sysfs: root }, []);
+  await memHotplugByProbe({ sysfs: root }, []);
 });

@@ -1,7 +1,8 @@
 // Devices in a real guest (q35, TCG): disks hot-plugged through QMP while the agent waits for
 // them — virtio-blk by PCI path (root port at 00:02.0), scsi-hd by SCSI address on virtio-scsi,
-// an nvdimm as /dev/pmem0, AddSwap on a hot-plugged swap disk, and a hot-added DIMM the agent
-// onlines. The guest half is test/vm/devices-guest.sh; the host plugs each device when the
+// an nvdimm as /dev/pmem0 (fsdax, mounted with dax) — each used by a container both as a storage (blk/scsi/nvdimm driver,
+// mounted, its file read through a bind) and as a device (Linux.Devices rewritten to the guest's
+// numbers); AddSwap on a hot-plugged swap disk; a hot-added DIMM the agent onlines. The guest half is test/vm/devices-guest.sh; the host plugs each device when the
 // agent's log (on the console) says it is waiting for it.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
@@ -27,13 +28,18 @@ describe.skipIf(lacks({ "VM boot (qemu, kernel, busybox-static, mkfs.ext4, mkswa
   const dir = join(workDir, "devices");
   afterAll(() => rmSync(join(dir, "disks"), { recursive: true, force: true }));
 
-  test("hot-plugged virtio-blk, scsi-hd, nvdimm: containers see guest numbers and read the disks; AddSwap; memory onlined", async () => {
+  test("hot-plugged virtio-blk, scsi-hd, nvdimm: containers read files from the mounted storages and see guest numbers; AddSwap; memory onlined", async () => {
     const disks = join(dir, "disks");
     rmSync(disks, { recursive: true, force: true });
     mkdirSync(disks, { recursive: true });
     const blk = makeExt4Image(disks, "blk.img", 16);
     const scsi = makeExt4Image(disks, "scsi.img", 16);
-    const pmem = makeExt4Image(disks, "pmem.img", 64);
+    // The nvdimm's backing file: the guest turns its namespace into fsdax (devices-guest.sh), which
+    // puts the data 2 MiB in (the PFN info block and page map come first), so the ext4 (4 KiB
+    // blocks, as DAX needs) is written there.
+    const pmem = join(disks, "pmem.img");
+    run(["truncate", "-s", "64M", pmem]);
+    run(["dd", `if=${makeExt4Image(disks, "pmem-fs.img", 62, 4096)}`, `of=${pmem}`, "bs=1M", "seek=2", "conv=notrunc", "status=none"]);
     const swap = join(disks, "swap.img");
     run(["truncate", "-s", "32M", swap]);
     run(["mkswap", swap]);
@@ -99,6 +105,31 @@ describe.skipIf(lacks({ "VM boot (qemu, kernel, busybox-static, mkfs.ext4, mkswa
       if (r.checks.get(c)?.status !== "ok") throw new Error(`check ${c} not ok\n${describeBoot(r, 60)}`);
     }
     expect(plugged.sort()).toEqual(["blk", "memory", "scsi", "swap"]);
+    expect(r.facts.get("devices_guest_done")?.value).toBe("1");
+  }, BOOT_TIMEOUT_MS + 60_000);
+
+  test("vfio-pci: a device behind the emulated VT-d is bound to vfio-pci; the container gets /dev/vfio/<group> and the guest PCI address", async () => {
+    const initramfs = buildInitramfs({
+      agent: agentBinary, kernel: kernel!, outDir: join(dir, "initramfs-vfio"), gzipLevel: 0,
+      modules: [...VSOCK_MODULES, "virtio_pci", "vfio_pci", "vfio_iommu_type1"], guestScript: join(import.meta.dir, "devices-guest.sh"),
+    });
+    const r = await bootVm({
+      kernel: extractVmlinux(kernel!),
+      initrd: initramfs.initrd,
+      machine: "q35",
+      cpus: 2,
+      timeoutMs: BOOT_TIMEOUT_MS,
+      append: ["intel_iommu=on", "vmtest.devices=vfio"],
+      extraArgs: [
+        "-net", "none",
+        "-device", "intel-iommu", // before the PCI devices it translates for
+        "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1,addr=0x2",
+        "-device", "edu,bus=rp1", // QEMU's teaching device: no guest driver claims it
+      ],
+      consoleLog: join(dir, "console-vfio.log"),
+    });
+    console.log(`[vm devices] vfio boot ${(r.totalMs / 1000).toFixed(1)} s: ${r.checks.get("vfio")?.status} ${r.checks.get("vfio")?.detail ?? ""}`);
+    if (r.checks.get("vfio")?.status !== "ok") throw new Error(`check vfio not ok\n${describeBoot(r, 60)}`);
     expect(r.facts.get("devices_guest_done")?.value).toBe("1");
   }, BOOT_TIMEOUT_MS + 60_000);
 });

@@ -9,6 +9,7 @@
 #                    brings it online (/sys/devices/system/cpu/online grows)
 #   mem_hotplug      after the host's pc-dimm: OnlineCPUMem{wait:false, nb_cpus:0, cpu_only:false}
 #                    (what the runtime sends after every update) onlines it (MemTotal grows)
+#   mem_online_rpc   a hot-plugged block taken offline again comes back through OnlineCPUMem
 #   (then DestroySandbox, which powers the VM off: the host checks that)
 # Facts: `VMTEST hotplug_ready=1 ...` tells the host to plug the CPU and the DIMM now.
 CTL="/sbin/kata-agent-ctl"
@@ -108,7 +109,8 @@ until [ -e /sys/devices/system/cpu/cpu1/online ] && { [ -n "$(offline_blocks)" ]
 	if [ $(($(date +%s) - start)) -ge 60 ]; then break; fi
 	sleep 0.2
 done
-echo "VMTEST hotplug_seen=$(($(date +%s) - start))s cpu1=$(cat /sys/devices/system/cpu/cpu1/online 2>/dev/null || echo absent) offline_blocks=$(offline_blocks | wc -l)"
+offline_at_plug="$(offline_blocks | wc -l)"
+echo "VMTEST hotplug_seen=$(($(date +%s) - start))s cpu1=$(cat /sys/devices/system/cpu/cpu1/online 2>/dev/null || echo absent) offline_blocks=$offline_at_plug"
 
 out="$(ctl -c "OnlineCPUMem nb_cpus=2 cpu_only=true wait=true" 2>&1)"
 rc=$?
@@ -118,7 +120,15 @@ if [ $rc -ne 0 ]; then
 elif [ "$cpus1" != "0-1" ]; then
 	report cpu_hotplug fail "online CPUs $cpus0 -> $cpus1 (expected 0-1)"
 else
-	report cpu_hotplug ok "online CPUs $cpus0 -> $cpus1, nproc $(nproc)"
+	# The pause container's spec has a CPU section: its cgroup and every level above it (v2 here)
+	# were given the new CPU list.
+	cg=/sys/fs/cgroup/kubepods/pod-vmtest/pause
+	sets="$(cat /sys/fs/cgroup/kubepods/cpuset.cpus /sys/fs/cgroup/kubepods/pod-vmtest/cpuset.cpus $cg/cpuset.cpus 2>&1 | oneline)"
+	if [ "$sets" != "0-1 0-1 0-1 " ]; then
+		report cpu_hotplug fail "online CPUs $cpus0 -> $cpus1, but the cpusets kubepods, pod-vmtest, pause are: $sets"
+	else
+		report cpu_hotplug ok "online CPUs $cpus0 -> $cpus1, nproc $(nproc), cpuset.cpus of kubepods/pod-vmtest/pause: $sets"
+	fi
 fi
 
 out="$(ctl -c "OnlineCPUMem nb_cpus=0 cpu_only=false wait=false" 2>&1)"
@@ -131,7 +141,29 @@ if [ $rc -ne 0 ]; then
 elif [ "$mem1" -le "$mem0" ] || [ -n "$(offline_blocks)" ]; then
 	report mem_hotplug fail "MemTotal ${mem0} -> ${mem1} kB, offline blocks left: $(offline_blocks | oneline)"
 else
-	report mem_hotplug ok "MemTotal ${mem0} -> ${mem1} kB (+$(( (mem1 - mem0) / 1024 )) MiB)"
+	by="OnlineCPUMem"
+	[ "$offline_at_plug" = 0 ] && by="the agent's uevent listener (as Kata's), before OnlineCPUMem"
+	report mem_hotplug ok "MemTotal ${mem0} -> ${mem1} kB (+$(( (mem1 - mem0) / 1024 )) MiB), onlined by $by"
+fi
+
+# OnlineCPUMem's own memory path on the real kernel: take the last hot-plugged block offline again
+# (a hot-added block can go), then the runtime's OnlineCPUMem{nb_cpus:0, cpu_only:false} must
+# bring it back.
+block="$(ls -d /sys/devices/system/memory/memory* | sed 's/.*memory//' | sort -n | tail -n 1)"
+f="/sys/devices/system/memory/memory$block/online"
+if ! echo 0 >"$f" 2>/dev/null || [ "$(cat "$f")" != 0 ]; then
+	report mem_online_rpc fail "could not take memory$block offline (online=$(cat "$f"))"
+else
+	mem2="$(memtotal)"
+	out="$(ctl -c "OnlineCPUMem nb_cpus=0 cpu_only=false wait=true" 2>&1)"
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		report mem_online_rpc fail "OnlineCPUMem: $(echo "$out" | tail -n 2 | oneline)"
+	elif [ "$(cat "$f")" != 1 ] || [ "$(memtotal)" -le "$mem2" ]; then
+		report mem_online_rpc fail "memory$block online=$(cat "$f"), MemTotal $mem2 -> $(memtotal) kB"
+	else
+		report mem_online_rpc ok "memory$block offline (MemTotal $mem2 kB) -> online by OnlineCPUMem (MemTotal $(memtotal) kB)"
+	fi
 fi
 
 # The agent powers off right after answering, often before this script could print anything:

@@ -111,8 +111,8 @@ describe.skipIf(missing({ "VM boot (qemu, kernel, busybox-static, cc)": canBoot,
       },
     });
     const what = plugged ? await plugged.catch((e: Error) => `plug failed: ${e.message}`) : "never asked to plug";
-    console.log(`[vm hotplug] ${what}; ${["pause_container", "cpu_hotplug", "mem_hotplug"].map((n) => `${n}: ${r.checks.get(n)?.detail ?? "-"}`).join("; ")}; total ${(r.totalMs / 1000).toFixed(1)} s`);
-    for (const name of ["agent_check", "pause_container", "cpu_hotplug", "mem_hotplug"]) expectCheck(r, name);
+    console.log(`[vm hotplug] ${what}; ${["pause_container", "cpu_hotplug", "mem_hotplug", "mem_online_rpc"].map((n) => `${n}: ${r.checks.get(n)?.detail ?? "-"}`).join("; ")}; total ${(r.totalMs / 1000).toFixed(1)} s`);
+    for (const name of ["agent_check", "pause_container", "cpu_hotplug", "mem_hotplug", "mem_online_rpc"]) expectCheck(r, name);
     expect(r.facts.has("destroy_sandbox_sent")).toBe(true);
     expect(r.checks.get("destroy_sandbox")).toBeUndefined(); // printed only when the call failed
     expect(r.timedOut).toBe(false);

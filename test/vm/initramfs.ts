@@ -26,10 +26,15 @@ export interface InitramfsOptions {
   /** gzip level for the initrd (the hook's default is 6; 1 packs ~2x faster, a bit larger; 0 = none). */
   gzipLevel?: number;
   busybox?: string;
+  /** Pack a rootfs disk image at this path instead of the initrd (the hook's --image). */
+  image?: string;
+  /** More files for the rootfs: path inside it -> host file (copied, mode 0755). */
+  extraFiles?: Record<string, string>;
 }
 
 export interface Initramfs {
   rootfs: string;
+  /** The initrd, or the disk image when `image` was asked for. */
   initrd: string;
   bytes: number;
   /** Module files in load order. */
@@ -131,9 +136,15 @@ export function buildInitramfs(opts: InitramfsOptions): Initramfs {
     chmodSync(join(rootfs, "vmtest/guest-test.sh"), 0o755);
   }
 
-  run([hookScript, rootfs, "--agent", opts.agent, "--initrd", initrd], {
+  for (const [inside, host] of Object.entries(opts.extraFiles ?? {})) {
+    copyFileSync(host, join(rootfs, inside));
+    chmodSync(join(rootfs, inside), 0o755);
+  }
+
+  run([hookScript, rootfs, "--agent", opts.agent, ...(opts.image ? ["--image", opts.image] : ["--initrd", initrd])], {
     AGENT_INIT: "yes",
     INITRD_GZIP_LEVEL: String(opts.gzipLevel ?? 6),
   });
-  return { rootfs, initrd, bytes: statSync(initrd).size, modules, buildMs: performance.now() - t0 };
+  const packed = opts.image ?? initrd;
+  return { rootfs, initrd: packed, bytes: statSync(packed).size, modules, buildMs: performance.now() - t0 };
 }

@@ -80,6 +80,7 @@ func main() {
 	rootfs := flag.String("rootfs", "", "container scenarios: absolute path of a busybox rootfs")
 	cgParent := flag.String("cgroup-parent", "kata-interop", "container scenarios: cgroup parent of the containers")
 	netMAC := flag.String("net-mac", "", "network scenario: MAC of the link to configure as eth0")
+	devLoop := flag.String("dev-loop", "", "devices scenario: a loop device holding the container's disk")
 	podFile := flag.String("pod", "", "pod-replay: JSON file with the CreateSandbox and CreateContainer requests (pod.go)")
 	flag.Parse()
 	cs := &containerScenarios{rootfs: *rootfs, cgParent: *cgParent}
@@ -173,6 +174,8 @@ func main() {
 			cs.oom(pb.NewAgentServiceClient(c))
 		case "network":
 			networkScenario(pb.NewAgentServiceClient(c), *netMAC)
+		case "devices":
+			cs.devices(pb.NewAgentServiceClient(c), *devLoop)
 		case "pod-replay":
 			podReplay(pb.NewAgentServiceClient(c), *podFile)
 		default:
