@@ -4,8 +4,10 @@
 // connection checks that the agent keeps answering. Reports crashes, hangs, status counts
 // (UNKNOWN/INTERNAL are the interesting ones), RSS and fd counts before and after.
 //
-//   bun test/fuzz/driver.ts [--frames 1000000] [--seed 1] [--connections 16]
+//   bun test/fuzz/driver.ts [--frames 1000000] [--seed 1] [--connections 16] [--containers 3]
 // starts the built agent (dist/kata-agent) in a network namespace of its own (as root) and runs;
+// with --containers N (root) the agent gets N running busybox containers that well-formed
+// lifecycle calls (pause, exec, kill, remove, ...) are aimed at among the noise;
 // test/integration/fuzz-driver.test.ts runs a small share in CI.
 import type { Socket } from "bun";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
@@ -83,7 +85,7 @@ function lifecycleCall(ids: string[], int: (n: number) => number, seq: number): 
     ["RemoveContainer", { container_id: id, timeout: int(2) }],
   ];
   // Remove is rare: the containers should live through most of the run.
-  const [method, req] = calls[int(100) === 0 ? calls.length - 1 : int(calls.length - 1)]!;
+  const [method, req] = calls[int(20000) === 0 ? calls.length - 1 : int(calls.length - 1)]!;
   const def = (AgentService.methods as Methods)[method]!;
   return { method, payload: def.request.encode(req).finish() };
 }
@@ -307,7 +309,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
   await probe.close().catch(() => {});
   for (const c of conns) c.sock.end();
   // Closed connections leave the agent shortly after.
-  for (let i = 0; i < 50 && alive(o.pid) && socketCount(o.pid) > socketsBefore; i++) await Bun.sleep(100);
+  for (let i = 0; i < 150 && alive(o.pid) && socketCount(o.pid) > socketsBefore; i++) await Bun.sleep(100);
   const crashed = !alive(o.pid);
   return {
     frames: o.frames, responses, codes, unknown: codes.UNKNOWN ?? 0, internal: codes.INTERNAL ?? 0, internalExamples, internalMessages,
@@ -323,15 +325,34 @@ if (import.meta.main) {
     const i = process.argv.indexOf(`--${name}`);
     return i > 0 ? Number(process.argv[i + 1]) : dflt;
   };
-  const { startAgent } = await import("../helpers/agent.ts");
-  const agent = await startAgent(process.getuid?.() === 0 ? { wrap: ["unshare", "--net"], logLevel: "info" } : { logLevel: "info" });
-  try {
-    const report = await fuzz({
-      address: agent.address, pid: agent.proc.pid, frames: arg("frames", 1_000_000), seed: arg("seed", 1), connections: arg("connections", 16),
-    });
-    console.log(JSON.stringify(report, null, 2));
-    process.exitCode = report.crashed || report.hangs > 0 ? 1 : 0;
-  } finally {
-    await agent.stop();
+  const frames = arg("frames", 1_000_000), seed = arg("seed", 1), connections = arg("connections", 16);
+  const containers = arg("containers", 0);
+  let report: FuzzReport;
+  if (containers > 0) {
+    // Running busybox containers (as root) get lifecycle calls mixed into the noise.
+    const { rpc, startHarness } = await import("../integration/containers-harness.ts");
+    const h = await startHarness();
+    try {
+      const ids = Array.from({ length: containers }, (_, i) => `fz${i}`);
+      for (const id of ids) {
+        await rpc(h.c, "CreateContainer", { container_id: id, exec_id: "", OCI: h.spec(["sleep", "100000"], { cid: id }) as never });
+        await rpc(h.c, "StartContainer", { container_id: id });
+      }
+      report = await fuzz({ address: h.agent.address, pid: h.pid, frames, seed, connections, containers: ids });
+      for (const id of ids) await rpc(h.c, "ResumeContainer", { container_id: id }).catch(() => undefined);
+      await h.removeQuietly(...ids);
+    } finally {
+      await h.stop();
+    }
+  } else {
+    const { startAgent } = await import("../helpers/agent.ts");
+    const agent = await startAgent(process.getuid?.() === 0 ? { wrap: ["unshare", "--net"], logLevel: "info" } : { logLevel: "info" });
+    try {
+      report = await fuzz({ address: agent.address, pid: agent.proc.pid, frames, seed, connections });
+    } finally {
+      await agent.stop();
+    }
   }
+  console.log(JSON.stringify(report, null, 2));
+  process.exitCode = report.crashed || report.hangs > 0 ? 1 : 0;
 }
