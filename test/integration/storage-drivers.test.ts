@@ -4,11 +4,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isRoot, killAndRemoveCgroups, rpc } from "./containers-harness.ts";
+import { isRoot, rpc } from "./containers-harness.ts";
 import { startAgent, type RunningAgent } from "../helpers/agent.ts";
 import { missing } from "../helpers/require.ts";
 import type { TtrpcClient } from "../../src/ttrpc/client.ts";
-import { makePod, SHARED, type Pod } from "./storage-pod-fixture.ts";
+import { makePod, SHARED, type Pod, stopPod } from "./storage-pod-fixture.ts";
 
 let pod: Pod;
 let agent: RunningAgent;
@@ -35,11 +35,7 @@ describe.skipIf(missing({ root: isRoot, "inotifywait (inotify-tools)": !!Bun.whi
     c = await agent.client();
   }, 60_000);
 
-  afterAll(async () => {
-    await agent?.stop();
-    killAndRemoveCgroups(pod.cgroupParent);
-    pod?.cleanup();
-  });
+  afterAll(() => stopPod(agent, pod));
 
   test("guest hooks run for every container with the bundle path; fs_group and overlay storages", async () => {
     await rpc(c, "CreateSandbox", { ...pod.sandboxReq, guest_hook_path: join(pod.dir, "hooks") } as never);

@@ -3,12 +3,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { grpc } from "../../src/gen/index.ts";
-import { Code, failure, isRoot, killAndRemoveCgroups, rpc } from "./containers-harness.ts";
+import { Code, failure, isRoot, rpc } from "./containers-harness.ts";
 import { startAgent, type RunningAgent } from "../helpers/agent.ts";
 import { missing } from "../helpers/require.ts";
 import type { TtrpcClient } from "../../src/ttrpc/client.ts";
-import { makePod, SHARED, SHM, type Pod } from "./storage-pod-fixture.ts";
+import { makePod, SHARED, SHM, type Pod, stopPod } from "./storage-pod-fixture.ts";
 
 let pod: Pod;
 let agent: RunningAgent;
@@ -44,11 +43,7 @@ describe.skipIf(missing({ root: isRoot, "inotifywait (inotify-tools)": !!Bun.whi
     baseline = mounts();
   }, 60_000);
 
-  afterAll(async () => {
-    await agent?.stop();
-    killAndRemoveCgroups(pod.cgroupParent);
-    pod?.cleanup();
-  });
+  afterAll(() => stopPod(agent, pod));
 
   test("CreateSandbox refuses bad storages before mounting any, and leaves no sandbox", async () => {
     const good = (pod.sandboxReq as { storages: unknown[] }).storages;

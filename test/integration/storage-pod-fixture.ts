@@ -10,6 +10,8 @@ import { dirname, join } from "node:path";
 import type { Subprocess } from "bun";
 import { makeBusyboxRootfs } from "../fixtures/busybox.ts";
 import { parseMountinfo, type MountInfo } from "../../src/sys/mountinfo.ts";
+import type { RunningAgent } from "../helpers/agent.ts";
+import { killAndRemoveCgroups } from "./containers-harness.ts";
 
 export const SHARED = "/run/kata-containers/shared/containers";
 export const SHM = "/run/kata-containers/sandbox/shm";
@@ -198,4 +200,13 @@ export async function makePod(tag: string): Promise<Pod> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The afterAll of every pod suite: the agent stopped, then its cgroups and the pod's namespace
+ *  and directories removed (each step tolerates what a failed test left half made). */
+export async function stopPod(agent: RunningAgent | undefined, pod: Pod | undefined): Promise<void> {
+  await agent?.stop();
+  if (!pod) return;
+  killAndRemoveCgroups(pod.cgroupParent);
+  pod.cleanup();
 }

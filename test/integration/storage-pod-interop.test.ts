@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildInteropClient, goAvailable } from "../interop/build.ts";
-import { childrenOf, isRoot, killAndRemoveCgroups } from "./containers-harness.ts";
+import { childrenOf, isRoot } from "./containers-harness.ts";
 import { missing } from "../helpers/require.ts";
 import { startAgent, type RunningAgent } from "../helpers/agent.ts";
-import { makePod, SHARED, type Pod } from "./storage-pod-fixture.ts";
+import { makePod, SHARED, type Pod, stopPod } from "./storage-pod-fixture.ts";
 
 let pod: Pod;
 let agent: RunningAgent;
@@ -21,11 +21,7 @@ describe.skipIf(missing({ "Go with containerd ttrpc": goAvailable(), root: isRoo
     pod = await makePod(`g${process.pid % 1000}`);
     agent = await startAgent({ wrap: pod.wrap });
   }, 180_000);
-  afterAll(async () => {
-    await agent?.stop();
-    killAndRemoveCgroups(pod.cgroupParent);
-    pod?.cleanup();
-  });
+  afterAll(() => stopPod(agent, pod));
 
   test("sandbox, pause and app with ConfigMap/emptyDirs; the change reaches inotify inside; nothing left", async () => {
     const file = join(pod.dir, "pod.json");

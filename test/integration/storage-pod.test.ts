@@ -6,11 +6,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import type { grpc } from "../../src/gen/index.ts";
-import { childrenOf, isRoot, killAndRemoveCgroups, readAll, rpc, text } from "./containers-harness.ts";
+import { childrenOf, isRoot, readAll, rpc, text } from "./containers-harness.ts";
 import { startAgent, type RunningAgent } from "../helpers/agent.ts";
 import { missing } from "../helpers/require.ts";
 import type { TtrpcClient } from "../../src/ttrpc/client.ts";
-import { makePod, SHARED, SHM, type Pod } from "./storage-pod-fixture.ts";
+import { makePod, SHARED, SHM, type Pod, stopPod } from "./storage-pod-fixture.ts";
 
 let pod: Pod;
 let agent: RunningAgent;
@@ -35,11 +35,7 @@ describe.skipIf(missing({ root: isRoot, "inotifywait (inotify-tools)": !!Bun.whi
     c = await agent.client();
   }, 60_000);
 
-  afterAll(async () => {
-    await agent?.stop();
-    killAndRemoveCgroups(pod.cgroupParent);
-    pod?.cleanup();
-  });
+  afterAll(() => stopPod(agent, pod));
 
   test("CreateSandbox: the premounted share is used as it is, shm is a 64 MiB tmpfs, dns bound over /etc/resolv.conf", async () => {
     await rpc(c, "CreateSandbox", pod.sandboxReq as never);

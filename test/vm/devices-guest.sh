@@ -6,22 +6,11 @@
 #     VMTEST <name> ok|fail|skip <detail>
 # Each container gets /dev/xvdb with the HOST's numbers (8:16) in Linux.Devices and must see the
 # guest's, and must read the disk (its ext4 holds the marker text).
-CTL="/sbin/kata-agent-ctl"
-SERVER="vsock://1:1024"
 CTL_TIMEOUT=120
 ROOTFS=/vmtest/bundle/rootfs
 MARKER=kata-devices-marker-6f1d
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-
-tries=0
-until [ -r /proc/cmdline ]; do
-	tries=$((tries + 1))
-	if [ $tries -gt 600 ]; then echo "VMTEST proc_mounted fail /proc not mounted after 60s"; exit 1; fi
-	sleep 0.1
-done
-report() { name="$1"; status="$2"; shift 2; echo "VMTEST $name $status $*"; }
-oneline() { tr '\n' ' ' | cut -c1-400; }
-ctl() { timeout "$CTL_TIMEOUT" $CTL connect --server-address "$SERVER" "$@"; }
+. /vmtest/guest-lib.sh
+wait_for_proc
 
 start="$(date +%s)"
 until ctl -c Check 2>/dev/null | grep -q SERVING; do

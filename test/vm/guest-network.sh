@@ -3,28 +3,11 @@
 # guest-test.sh). The VM has one virtio-net-pci NIC with a fixed MAC at PCI slot 02 on a user-mode
 # netdev with restrict=on: nothing leaves QEMU, and nothing is sent anyway (configure + read back).
 # Markers as in guest-test.sh: `VMTEST <name> ok|fail <detail>`.
-CTL="/sbin/kata-agent-ctl"
-SERVER="vsock://1:1024"
 CTL_TIMEOUT=40
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-
-tries=0
-until [ -r /proc/cmdline ]; do
-	tries=$((tries + 1))
-	if [ $tries -gt 600 ]; then echo "VMTEST proc_mounted fail /proc not mounted after 60s"; exit 1; fi
-	sleep 0.1
-done
-param() {
-	for word in $(cat /proc/cmdline); do
-		case "$word" in "$1="*) echo "${word#*=}"; return ;; esac
-	done
-	echo "$2"
-}
+. /vmtest/guest-lib.sh
+wait_for_proc
 MAC="$(param vmtest.net_mac 02:00:00:00:00:05)"
 PCI="$(param vmtest.net_pci 02)"
-report() { name="$1"; status="$2"; shift 2; echo "VMTEST $name $status $*"; }
-oneline() { tr '\n' ' ' | cut -c1-400; }
-ctl() { timeout "$CTL_TIMEOUT" $CTL connect --server-address "$SERVER" "$@"; }
 
 start="$(date +%s)"
 until out="$(ctl -c Check 2>&1)" && echo "$out" | grep -q SERVING; do
@@ -106,8 +89,4 @@ else
 fi
 
 echo "VMTEST guest_script_done_uptime=$(cut -d' ' -f1 /proc/uptime)"
-if out="$(ctl -c DestroySandbox 2>&1)"; then
-	report destroy_sandbox ok "answered; power-off expected"
-else
-	report destroy_sandbox fail "$(echo "$out" | tail -n 3 | oneline)"
-fi
+destroy_sandbox

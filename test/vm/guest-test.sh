@@ -12,42 +12,16 @@
 #   /vmtest/bundle/config.json   `runc spec`-like, runs `tail /dev/zero` under a memory limit
 #   /vmtest/bundle/memory-limit  that limit in bytes; /vmtest/bundle/cgroup its cgroupsPath
 
-# osbuilder-hook (AGENT_INIT=yes) puts the agent at /sbin/init and a kata-agent-ctl symlink next to it.
-CTL="/sbin/kata-agent-ctl"
-SERVER="vsock://1:1024"               # agent.server_addr=vsock://-1:1024, reached via vsock loopback (CID 1)
-CTL_TIMEOUT=40                        # seconds per ctl invocation (Bun under TCG is slow to start)
+CTL_TIMEOUT=40
 VSOCK_CAT="/sbin/init vsock-cat"      # busybox has no vsock client; the agent binary has one
 BUNDLE=/vmtest/bundle
-
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-# pre-init unmounted /proc before handing over to /init; wait until the shim/agent remounts it.
-tries=0
-until [ -r /proc/cmdline ]; do
-	tries=$((tries + 1))
-	if [ $tries -gt 600 ]; then echo "VMTEST proc_mounted fail /proc not mounted after 60s"; exit 1; fi
-	sleep 0.1
-done
-cmdline="$(cat /proc/cmdline)"
-param() { # param NAME DEFAULT: value of NAME=... on the kernel cmdline
-	for word in $cmdline; do
-		case "$word" in "$1="*) echo "${word#*=}"; return ;; esac
-	done
-	echo "$2"
-}
+. /vmtest/guest-lib.sh
+wait_for_proc
 MODE="$(param vmtest.mode agent)"
 WAIT_SECS="$(param vmtest.wait 90)"
 DEBUG_CONSOLE_VPORT="$(param agent.debug_console_vport 0)"
 LOG_VPORT="$(param agent.log_vport 0)"
 
-uptime_s() { cut -d' ' -f1 /proc/uptime; }
-report() { # report NAME ok|fail|skip DETAIL...
-	name="$1"; status="$2"; shift 2
-	echo "VMTEST $name $status $*"
-}
-oneline() { tr '\n' ' ' | cut -c1-400; }
-ctl() { # ctl -c CMD [-c CMD]...: one connection, the commands in order
-	timeout "$CTL_TIMEOUT" $CTL connect --server-address "$SERVER" "$@"
-}
 real_agent_only() { # real_agent_only NAME: the stand-in speaks no ttRPC; skip what needs the agent
 	if [ "$MODE" = standin ]; then
 		report "$1" skip "stand-in agent"
@@ -206,17 +180,7 @@ check_log_vport() {
 # 8. DestroySandbox: the agent answers, then powers the VM off (the host sees QEMU exit).
 check_destroy_sandbox() {
 	echo "VMTEST guest_script_done_uptime=$(uptime_s)"
-	# Reported as the answer's line arrives (the power-off follows the client's hang-up at once).
-	ctl -c DestroySandbox 2>&1 | {
-		seen=""
-		while IFS= read -r line; do
-			case "$line" in
-			DestroySandbox:*) report destroy_sandbox ok "answered; power-off expected"; seen=1 ;;
-			*) last="$line" ;;
-			esac
-		done
-		[ -n "$seen" ] || report destroy_sandbox fail "$(echo "$last" | oneline)"
-	}
+	destroy_sandbox
 }
 
 if check_agent_ready; then

@@ -12,19 +12,8 @@
 #   mem_online_rpc   a hot-plugged block taken offline again comes back through OnlineCPUMem
 #   (then DestroySandbox, which powers the VM off: the host checks that)
 # Facts: `VMTEST hotplug_ready=1 ...` tells the host to plug the CPU and the DIMM now.
-CTL="/sbin/kata-agent-ctl"
-SERVER="vsock://1:1024"
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-
-tries=0
-until [ -r /proc/cmdline ]; do
-	tries=$((tries + 1))
-	if [ $tries -gt 600 ]; then echo "VMTEST proc_mounted fail /proc not mounted after 60s"; exit 1; fi
-	sleep 0.1
-done
-report() { name="$1"; status="$2"; shift 2; echo "VMTEST $name $status $*"; }
-oneline() { tr '\n' ' ' | cut -c1-400; }
-ctl() { timeout 60 $CTL connect --server-address "$SERVER" "$@"; }
+. /vmtest/guest-lib.sh
+wait_for_proc
 memtotal() { sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
 offline_blocks() { for f in /sys/devices/system/memory/memory*/online; do [ "$(cat "$f")" = 0 ] && echo "$f"; done; }
 

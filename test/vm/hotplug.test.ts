@@ -12,6 +12,7 @@ import { extractVmlinux, findHostKernel, repoRoot, workDir } from "./kernel.ts";
 import { buildInitramfs, isStaticElf } from "./initramfs.ts";
 import { bootVm, describeBoot, type BootResult } from "./qemu.ts";
 import { missing } from "../helpers/require.ts";
+import { Qmp } from "./qmp.ts";
 
 const kernel = findHostKernel();
 const agentBinary = process.env.KATA_AGENT_BIN ?? join(repoRoot, "dist/kata-agent");
@@ -20,65 +21,16 @@ const canBoot = ["qemu-system-x86_64", "cpio", "gzip", "xz", process.env.CC ?? "
 const TIMEOUT_MS = 240_000;
 const DIMM_BYTES = 256 << 20;
 
-/** A QMP session: one JSON object per line; answers are matched in order (events skipped). */
-class Qmp {
-  private buf = "";
-  private waiters: ((v: Record<string, unknown>) => void)[] = [];
-  private socket: Awaited<ReturnType<typeof Bun.connect>> | undefined;
-
-  static async open(path: string): Promise<Qmp> {
-    const q = new Qmp();
-    q.socket = await Bun.connect({
-      unix: path,
-      socket: {
-        data: (_s, chunk) => q.onData(chunk.toString()),
-      },
-    });
-    await q.next(); // the greeting
-    await q.cmd("qmp_capabilities");
-    return q;
-  }
-
-  private onData(text: string): void {
-    this.buf += text;
-    let nl: number;
-    while ((nl = this.buf.indexOf("\n")) >= 0) {
-      const line = this.buf.slice(0, nl).trim();
-      this.buf = this.buf.slice(nl + 1);
-      if (!line) continue;
-      const msg = JSON.parse(line) as Record<string, unknown>;
-      if ("event" in msg) continue;
-      this.waiters.shift()?.(msg);
-    }
-  }
-
-  private next(): Promise<Record<string, unknown>> {
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  async cmd(execute: string, args?: Record<string, unknown>): Promise<unknown> {
-    const answer = this.next();
-    this.socket!.write(JSON.stringify(args ? { execute, arguments: args } : { execute }) + "\n");
-    const r = await answer;
-    if ("error" in r) throw new Error(`QMP ${execute}: ${JSON.stringify(r.error)}`);
-    return r.return;
-  }
-
-  close(): void {
-    this.socket?.end();
-  }
-}
-
 /** Plugs the free CPU slot and a DIMM; returns what was done, for the test's log. */
 async function plug(qmpPath: string): Promise<string> {
-  const q = await Qmp.open(qmpPath);
+  const q = await Qmp.connect(qmpPath);
   try {
-    const slots = (await q.cmd("query-hotpluggable-cpus")) as { type: string; props: Record<string, number>; "qom-path"?: string }[];
+    const slots = (await q.run("query-hotpluggable-cpus")) as { type: string; props: Record<string, number>; "qom-path"?: string }[];
     const free = slots.find((s) => !s["qom-path"]);
     if (!free) throw new Error(`no free CPU slot: ${JSON.stringify(slots)}`);
-    await q.cmd("device_add", { driver: free.type, id: "cpu1", ...free.props });
-    await q.cmd("object-add", { "qom-type": "memory-backend-ram", id: "mem1", size: DIMM_BYTES });
-    await q.cmd("device_add", { driver: "pc-dimm", id: "dimm1", memdev: "mem1" });
+    await q.run("device_add", { driver: free.type, id: "cpu1", ...free.props });
+    await q.run("object-add", { "qom-type": "memory-backend-ram", id: "mem1", size: DIMM_BYTES });
+    await q.run("device_add", { driver: "pc-dimm", id: "dimm1", memdev: "mem1" });
     return `${free.type} ${JSON.stringify(free.props)} + pc-dimm ${DIMM_BYTES >> 20} MiB`;
   } finally {
     q.close();

@@ -13,6 +13,7 @@ import { minimalOciConfig } from "../../src/ctl/oci-json.ts";
 export const hookScript = join(repoRoot, "osbuilder-hook/kata-agent-hook.sh");
 export const preInitScript = join(import.meta.dir, "pre-init.sh");
 export const guestTestScript = join(import.meta.dir, "guest-test.sh");
+const guestLibScript = join(import.meta.dir, "guest-lib.sh");
 
 export interface InitramfsOptions {
   /** The agent binary (or a stand-in) to install as /sbin/init. */
@@ -134,6 +135,8 @@ export function buildInitramfs(opts: InitramfsOptions): Initramfs {
   if (guestScript) {
     copyFileSync(guestScript, join(rootfs, "vmtest/guest-test.sh"));
     chmodSync(join(rootfs, "vmtest/guest-test.sh"), 0o755);
+    // What every guest script sources: markers, ctl, the kernel cmdline, DestroySandbox.
+    copyFileSync(guestLibScript, join(rootfs, "vmtest/guest-lib.sh"));
   }
 
   for (const [inside, host] of Object.entries(opts.extraFiles ?? {})) {

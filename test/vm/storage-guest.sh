@@ -5,18 +5,11 @@
 # /run/kata-containers/shared/containers/, and a container must run from a rootfs in it and print
 # the token the host wrote there (vmtest.token=). One line per check:
 #     VMTEST <name> ok|fail <detail>
-CTL="/sbin/kata-agent-ctl"
-SERVER="vsock://1:1024"
 SHARED=/run/kata-containers/shared/containers
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-until [ -r /proc/cmdline ]; do sleep 0.1; done
-cmdline="$(cat /proc/cmdline)"
-param() { for w in $cmdline; do case "$w" in "$1="*) echo "${w#*=}"; return ;; esac; done; echo "$2"; }
+. /vmtest/guest-lib.sh
+wait_for_proc
 SHARE="$(param vmtest.share 9p)"
 TOKEN="$(param vmtest.token none)"
-report() { name="$1"; status="$2"; shift 2; echo "VMTEST $name $status $*"; }
-oneline() { tr '\n' ' ' | cut -c1-400; }
-ctl() { timeout 60 $CTL connect --server-address "$SERVER" "$@"; }
 
 start="$(date +%s)"
 until ctl -c Check >/dev/null 2>&1; do
