@@ -6,9 +6,8 @@
 // does, because the kernel refuses "a" once a cgroup has children); when denied it is what the
 // reset already did.
 //
-// cgroup v2 has no devices controller. Kata and runc attach an eBPF device program instead; this
-// agent does not, so on v2 device access is limited only by which nodes the container's /dev holds
-// (the spec's linux.devices plus the defaults) — see the report/README of src/cgroups.
+// cgroup v2 has no devices controller: device-filter.ts turns these same writes into the eBPF
+// program the v2 manager attaches.
 import { int, type LinuxDeviceCgroup } from "./resources.ts";
 import { cgLog } from "./fsutil.ts";
 

@@ -2,12 +2,16 @@
 // are runc's and crun's (cpu.weight from shares, swap.max = memory+swap - memory, io.weight from
 // blkio weight). proto3 zeros mean "not requested" and are not written.
 //
-// Devices: v2 has no devices controller. Kata and runc attach an eBPF device filter to the cgroup;
-// this agent does not, so device access in a v2 container is bounded only by the device nodes that
-// exist in its /dev (those the spec lists plus the defaults) and by its capabilities (no
-// CAP_MKNOD → no new nodes). Device rules in Resources are ignored here.
+// Devices: v2 has no devices controller. As runc and Kata do, an eBPF program of type
+// BPF_PROG_TYPE_CGROUP_DEVICE built from the same rules as the v1 whitelist (device-filter.ts) is
+// attached to the cgroup before the first process joins it, and replaced when UpdateContainer
+// brings device rules.
 import { CgroupError, cgLog, hasFile, hugepageSizes, makeLevels, openProcs, readOptional, readProcsRecursive, readValue, refuseExisting, removeLevels, sleep, writeValue } from "./fsutil.ts";
 import type { CgroupManager, CgroupMountView } from "./manager.ts";
+import { deviceFilterProgram, rulesFromWrites } from "./device-filter.ts";
+import { initialDeviceWrites, specDeviceWrites, type DeviceWrite } from "./devices.ts";
+import { attachDeviceProgram, detachDeviceProgram, loadDeviceProgram } from "../sys/bpf.ts";
+import { closeFd } from "../sys/pipe.ts";
 import { int, str, type LinuxBlockIO, type LinuxCPU, type LinuxMemory, type LinuxThrottleDevice, type Resources } from "./resources.ts";
 import { emptyMemoryData, emptyStats, parseFlatKeyed, parseIoStat, parseUint, type CgroupStats, type MemoryData } from "./stats.ts";
 import { join } from "node:path";
@@ -56,6 +60,10 @@ const limitText = (n: number): string => (n < 0 ? "max" : String(n));
 export class V2Manager implements CgroupManager {
   readonly path: string;
   readonly dir: string;
+  /** The v1-shaped device rules so far (Kata's defaults, then the spec's). */
+  private readonly deviceWrites: DeviceWrite[] = initialDeviceWrites();
+  private deviceProg = -1;
+  private devicesChanged = true;
 
   constructor(readonly root: string, private readonly rel: string) {
     this.path = "/" + rel;
@@ -85,6 +93,12 @@ export class V2Manager implements CgroupManager {
   }
 
   private set(r: Resources): void {
+    if (r.Devices?.length) {
+      this.deviceWrites.push(...specDeviceWrites(r.Devices));
+      this.devicesChanged = true;
+      // Already enforced (UpdateContainer): replace the program now.
+      if (this.deviceProg >= 0) this.attachDeviceFilter();
+    }
     if (r.CPU) this.setCpu(r.CPU);
     if (r.Memory) this.setMemory(r.Memory);
     if (r.Pids) writeValue(this.dir, "pids.max", int(r.Pids.Limit) > 0 ? int(r.Pids.Limit) : "max");
@@ -164,11 +178,41 @@ export class V2Manager implements CgroupManager {
     }
   }
 
+  /** Loads the device program for the current rules, attaches it, then drops the old one (both
+   *  apply for that instant: the stricter of the two). */
+  private attachDeviceFilter(): void {
+    const prog = loadDeviceProgram(deviceFilterProgram(rulesFromWrites(this.deviceWrites)));
+    try {
+      attachDeviceProgram(this.dir, prog);
+    } catch (e) {
+      closeFd(prog);
+      throw e;
+    }
+    const old = this.deviceProg;
+    this.deviceProg = prog;
+    this.devicesChanged = false;
+    if (old >= 0) {
+      try {
+        detachDeviceProgram(this.dir, old);
+      } finally {
+        closeFd(old);
+      }
+    }
+    cgLog.debug("cgroup device filter attached", { path: this.path, rules: this.deviceWrites.length });
+  }
+
+  /** Before any process joins: nothing may run in the cgroup without its device filter. */
+  private enforceDevices(): void {
+    if (this.devicesChanged) this.attachDeviceFilter();
+  }
+
   procsFds(): number[] {
+    this.enforceDevices();
     return [openProcs(this.dir)];
   }
 
   addProcess(pid: number): void {
+    this.enforceDevices();
     writeValue(this.dir, "cgroup.procs", pid);
   }
 
@@ -261,6 +305,9 @@ export class V2Manager implements CgroupManager {
 
   async destroy(timeoutMs = 5000): Promise<void> {
     await removeLevels(this.root, this.dir, timeoutMs);
+    // The cgroup held the program; our fd is the last reference.
+    if (this.deviceProg >= 0) closeFd(this.deviceProg);
+    this.deviceProg = -1;
     cgLog.info("cgroup removed", { path: this.path, cgroup_version: 2 });
   }
 }

@@ -6,6 +6,7 @@ import type { Logger } from "../log/logger.ts";
 import type { CgroupManager } from "../cgroups/manager.ts";
 import { newManager } from "../cgroups/manager.ts";
 import { abortInit, createInit, spawn, startInit, type Created } from "../sys/launcher.ts";
+import { planSeccomp, type SeccompFilter } from "./seccomp-plan.ts";
 import { isLiveProcess, killQuietly, mayKillForContainer, sendSignal } from "../sys/proc.ts";
 import { SIGKILL, SIGTERM } from "../sys/consts.ts";
 import type { NamespaceKind } from "../sys/launch-plan.ts";
@@ -47,6 +48,8 @@ export class Container {
   private freezing = 0;
   /** Every process was sent SIGKILL: the container is going away, ExecProcess is refused. */
   private killedAll = false;
+  /** The compiled Linux.Seccomp, for exec'd processes too. */
+  private seccomp: SeccompFilter | undefined;
   /** True until the create-time hooks ran: they see the OCI status "creating". */
   private creating = true;
   private removing: Promise<void> | undefined;
@@ -91,10 +94,12 @@ export class Container {
       const p = spec.Process!;
       const stdio = stdioFor(p, env.pipeSize);
       cleanups.push(() => stdio.discard());
+      const seccomp = await planSeccomp(spec.Linux?.Seccomp, env.log);
       const cgFds = cgroup.procsFds();
       let created: Created;
       try {
         const plan = planContainer(valid, {
+          seccomp,
           rootfsHostPath: rootfs,
           stdio: stdio.childFds,
           cgroupProcsFds: cgFds,
@@ -112,6 +117,7 @@ export class Container {
       const init = new ContainerProcess(id, created.pid, stdio);
       // Without a bundle made by the storage layer, the rootfs's parent is the bundle (runc's layout).
       const c = new Container(id, spec, init, cgroup, env, created, opts.bundlePath ?? dirname(rootfs));
+      c.seccomp = seccomp;
       const state = c.state();
       await runHooks("prestart", c.hooks.prestart, state);
       await runHooks("createRuntime", c.hooks.createRuntime, state);
@@ -193,6 +199,7 @@ export class Container {
         containerCapabilities: this.spec.Process?.Capabilities ?? undefined,
         stdio: stdio.childFds,
         cgroupProcsFds: cgFds,
+        seccomp: this.seccomp,
       });
       pid = spawn(plan);
     } catch (e) {

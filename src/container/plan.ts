@@ -21,10 +21,12 @@ import { lookupExecutable, envValue } from "./exe-lookup.ts";
 import { rootPropagationFlags } from "./mount-options.ts";
 import { namespaceKind, procNamespacePath } from "./namespaces.ts";
 import { i64 } from "./numbers.ts";
-import type { ILinuxCapabilities, ILinuxNamespace, IProcess } from "./oci-types.ts";
+import type { ILinux, ILinuxCapabilities, ILinuxNamespace, IProcess } from "./oci-types.ts";
 import { detectCgroupView, planDevices, planDevSymlinks, planMounts, type CgroupView } from "./plan-mounts.ts";
 import { planRlimits } from "./rlimits.ts";
 import { RootView } from "./rootfs-view.ts";
+import { sharedMountOf } from "./rootfs-parent.ts";
+import type { SeccompFilter } from "./seccomp-plan.ts";
 import { SpecError, q } from "./spec-error.ts";
 import { validateProcess, type ValidSpec } from "./spec-validate.ts";
 import { resolveUser } from "./user.ts";
@@ -38,6 +40,8 @@ const DEFAULT_UMASK = 0o022;
 export interface ContainerPlanOptions {
   /** Host (guest) path of the container's root filesystem, e.g. /run/kata-containers/<cid>/rootfs. */
   rootfsHostPath: string;
+  /** For tests: the shared mount holding the rootfs (default: looked up in /proc/self/mountinfo). */
+  rootfsParentPrivate?: string;
   stdio: [number, number, number];
   cgroupProcsFds: number[];
   /** Join this pid namespace (the sandbox's, when the sandbox shares one) instead of a new one. */
@@ -48,6 +52,8 @@ export interface ContainerPlanOptions {
   bundlePath?: string;
   /** For mounts of type "cgroup"; detected from /sys/fs/cgroup when absent. */
   cgroups?: CgroupView;
+  /** The compiled Linux.Seccomp (container-seccomp.ts); absent = no filter. */
+  seccomp?: SeccompFilter;
 }
 
 export interface ExecPlanOptions {
@@ -64,6 +70,8 @@ export interface ExecPlanOptions {
   namespaces: readonly (NamespaceKind | string)[];
   stdio: [number, number, number];
   cgroupProcsFds: number[];
+  /** The container's seccomp filter: exec'd processes get it too (as in Kata and runc). */
+  seccomp?: SeccompFilter;
   /** The container's Process.Capabilities, inherited when the exec'd process has none. */
   containerCapabilities?: ILinuxCapabilities | null;
 }
@@ -143,13 +151,13 @@ export function planContainer(spec: ValidSpec, opts: ContainerPlanOptions): Laun
     cgroups: opts.cgroups ?? detectCgroupView(),
   });
   const newUts = namespaces.some((n) => n.kind === "uts" && !n.path);
-  if (linux.Seccomp) clog.warn("ignoring Linux.Seccomp: seccomp is not supported by this agent");
 
   return {
     namespaces,
     rootfs,
     rootReadonly: spec.Root?.Readonly ?? false,
     rootPropagation: rootPropagationFlags(linux.RootfsPropagation)!,
+    rootfsParentPrivate: opts.rootfsParentPrivate ?? sharedMountOf(rootfs),
     mounts,
     devices: devFromGuest ? [] : planDevices(linux.Devices ?? []),
     symlinks: devFromGuest ? [] : planDevSymlinks(),
@@ -160,7 +168,16 @@ export function planContainer(spec: ValidSpec, opts: ContainerPlanOptions): Laun
     ...planProcess(process, view, "Spec.Process"),
     stdio: opts.stdio,
     cgroupProcsFds: opts.cgroupProcsFds,
+    seccomp: opts.seccomp,
+    idMaps: namespaces.some((n) => n.kind === "user" && !n.path) ? idMaps(linux) : undefined,
   };
+}
+
+/** Spec.Linux.UIDMappings/GIDMappings as uid_map/gid_map text ("inside outside count" lines). */
+function idMaps(linux: ILinux): { uid: string; gid: string } {
+  const text = (list: { ContainerID?: number | null; HostID?: number | null; Size?: number | null }[] | null | undefined) =>
+    (list ?? []).map((m) => `${m.ContainerID ?? 0} ${m.HostID ?? 0} ${m.Size ?? 0}\n`).join("");
+  return { uid: text(linux.UIDMappings), gid: text(linux.GIDMappings) };
 }
 
 const KINDS: readonly NamespaceKind[] = ["pid", "mount", "uts", "ipc", "net", "cgroup", "user"];
@@ -192,5 +209,6 @@ export function planExec(process: IProcess, opts: ExecPlanOptions): LaunchPlan {
     ...planProcess(process, view, "Process", opts.containerCapabilities),
     stdio: opts.stdio,
     cgroupProcsFds: opts.cgroupProcsFds,
+    seccomp: opts.seccomp,
   };
 }

@@ -102,18 +102,25 @@ function firstDuplicate(items: readonly unknown[]): unknown {
 }
 
 function namespaceTypeMessage(t: unknown): string {
-  if (t === "user") return `"user" namespaces are not supported by this agent`;
   if (typeof t === "string" && UNSUPPORTED_OCI_NAMESPACES.includes(t)) return `${q(t)} namespaces are not supported by this agent`;
-  return `${q(t)} is not a namespace type (${OCI_NAMESPACE_TYPES.filter((n) => n !== "user").join(", ")})`;
+  return `${q(t)} is not a namespace type (${OCI_NAMESPACE_TYPES.join(", ")})`;
 }
 
-const NamespaceSchema = v.object({
-  Type: v.pipe(v.string(), v.check((t: string) => namespaceKind(t) !== undefined && t !== "user", (i) => namespaceTypeMessage(i.input))),
-  Path: v.nullish(v.pipe(v.string(), v.check((s: string) => s === "" || s.startsWith("/"), (i) => `${q(i.input)} is not absolute`))),
-});
+const NamespaceSchema = v.pipe(
+  v.object({
+    Type: v.pipe(v.string(), v.check((t: string) => namespaceKind(t) !== undefined, (i) => namespaceTypeMessage(i.input))),
+    Path: v.nullish(v.pipe(v.string(), v.check((s: string) => s === "" || s.startsWith("/"), (i) => `${q(i.input)} is not absolute`))),
+  }),
+  // A new user namespace is made with the container (hostUsers: false); joining one is not.
+  v.check((n) => n.Type !== "user" || !n.Path, (i) => `"user" with Path ${q(i.input.Path)}: joining a user namespace is not supported (only a new one)`),
+);
 
-const NoIdMappings = v.nullish(
-  v.pipe(v.array(v.unknown()), v.check((a) => a.length === 0, "is not supported: this agent has no user namespaces")),
+/** The kernel takes at most 340 lines per uid_map / gid_map. */
+const IdMappings = v.nullish(
+  v.pipe(
+    v.array(v.object({ ContainerID: v.nullish(Id32), HostID: v.nullish(Id32), Size: v.nullish(v.pipe(Id32, v.minValue(1, "Size must be at least 1"))) })),
+    v.maxLength(340, "has more than 340 ranges (the kernel's limit)"),
+  ),
 );
 
 const DeviceSchema = v.object({
@@ -127,8 +134,8 @@ const DeviceSchema = v.object({
 });
 
 const LinuxSchema = v.object({
-  UIDMappings: NoIdMappings,
-  GIDMappings: NoIdMappings,
+  UIDMappings: IdMappings,
+  GIDMappings: IdMappings,
   Sysctl: v.nullish(v.record(v.string(), v.string())),
   CgroupsPath: v.nullish(v.string()),
   Namespaces: v.nullish(
@@ -214,6 +221,13 @@ export function isBindMount(m: { type?: string | null; options?: readonly string
 function crossChecks(spec: ISpec): void {
   const linux = spec.Linux!;
   const nsTypes = new Set((linux.Namespaces ?? []).map((n) => n.Type ?? ""));
+  const hasMappings = (linux.UIDMappings?.length ?? 0) > 0 || (linux.GIDMappings?.length ?? 0) > 0;
+  if (nsTypes.has("user") && (!linux.UIDMappings?.length || !linux.GIDMappings?.length)) {
+    throw new SpecError("Spec.Linux.UIDMappings", `and GIDMappings are required with a "user" namespace`);
+  }
+  if (!nsTypes.has("user") && hasMappings) {
+    throw new SpecError("Spec.Linux.UIDMappings", `and GIDMappings need a "user" namespace in Spec.Linux.Namespaces`);
+  }
   const mountNs = (linux.Namespaces ?? []).find((n) => n.Type === "mount");
   if (!mountNs) {
     throw new SpecError("Spec.Linux.Namespaces", `has no "mount" namespace: the container needs its own to get its root filesystem`);

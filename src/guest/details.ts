@@ -33,7 +33,8 @@ export function guestDetails(o: { memBlockSize: boolean; memHotplugProbe: boolea
       init_daemon: o.initDaemon,
       device_handlers: [],
       storage_handlers: o.storageHandlers ?? [],
-      supports_seccomp: false,
+      // Linux.Seccomp is compiled (src/seccomp/) and loaded by the launcher.
+      supports_seccomp: true,
       extra_features: [],
     },
   };

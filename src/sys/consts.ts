@@ -21,3 +21,8 @@ export const SOL_SOCKET = 1;
 /** VMADDR_CID_ANY: `vsock://-1:PORT` listens on every CID of this VM. */
 export const VMADDR_CID_ANY = 0xffffffff;
 export const AF_UNIX = 1, AF_INET = 2, AF_INET6 = 10, AF_NETLINK = 16, AF_VSOCK = 40;
+
+/** bpf(2), for cgroup v2 device filters (src/sys/bpf.ts). */
+export const SYS_bpf = 321; // x86_64
+export const BPF_PROG_LOAD = 5, BPF_PROG_ATTACH = 8, BPF_PROG_DETACH = 9;
+export const BPF_PROG_TYPE_CGROUP_DEVICE = 15, BPF_CGROUP_DEVICE = 6, BPF_F_ALLOW_MULTI = 2;

@@ -74,6 +74,11 @@ class Writer {
     this.buf[this.at + bytes.length] = 0;
     this.at += bytes.length + 1;
   }
+  bytes(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.at);
+    this.at += b.length;
+  }
   list<T>(items: T[], each: (item: T, i: number) => void): void {
     this.u32(items.length);
     items.forEach(each);
@@ -107,9 +112,8 @@ export function encodePlan(plan: LaunchPlan, mode: LaunchMode): Uint8Array {
   if (plan.caps) bits |= BIT_CAPS;
   if (plan.oomScoreAdj !== undefined) bits |= BIT_OOM;
   for (const ns of plan.namespaces) {
-    // setns into a user namespace needs a single-threaded caller, which a CLONE_VM child is not;
-    // creating one would need uid/gid maps. Neither is supported.
-    if (ns.kind === "user") throw invalid("user namespaces are not supported");
+    // A new user namespace needs its maps (written by the launcher from outside it).
+    if (ns.kind === "user" && !ns.path && !plan.idMaps) throw invalid("a new user namespace needs uid and gid maps");
     if (!(ns.kind in CLONE_FLAG)) throw invalid(`unknown namespace ${ns.kind}`);
   }
   w.u32(MAGIC);
@@ -136,6 +140,7 @@ export function encodePlan(plan: LaunchPlan, mode: LaunchMode): Uint8Array {
   w.str(plan.hostname, "hostname");
   w.str(absolute(plan.cwd, "cwd"), "cwd");
   w.str(absolute(plan.exe, "executable"), "exe");
+  w.str(plan.rootfsParentPrivate === undefined ? undefined : absolute(plan.rootfsParentPrivate, "rootfs parent mount"), "rootfs parent mount");
   w.list(plan.namespaces, (ns) => {
     w.u32(CLONE_FLAG[ns.kind]);
     w.str(ns.path, "namespace path");
@@ -180,5 +185,12 @@ export function encodePlan(plan: LaunchPlan, mode: LaunchMode): Uint8Array {
   if (plan.args.length === 0) throw invalid("args is empty");
   w.list(plan.args, (a) => w.str(a, "argument"));
   w.list(plan.env, (e) => w.str(e, "environment variable"));
+  const filter = plan.seccomp?.filter ?? new Uint8Array(0);
+  if (filter.length % 8 !== 0 || filter.length / 8 > 4096) throw invalid(`seccomp filter of ${filter.length} bytes is not 1..4096 instructions`);
+  w.u32(plan.seccomp?.flags ?? 0);
+  w.u32(filter.length / 8);
+  w.bytes(filter);
+  w.str(plan.idMaps?.uid, "uid map");
+  w.str(plan.idMaps?.gid, "gid map");
   return w.finish();
 }

@@ -11,7 +11,7 @@ export const STEPS = [
   "ctty", "root-propagation", "rootfs-bind", "mount-target", "mount", "mount-propagation", "mount-remount",
   "device", "symlink", "pivot-root", "old-root", "mask", "readonly", "sysctl", "root-readonly", "hostname",
   "rlimit", "oom-score-adj", "cwd", "groups", "gid", "uid", "cap-bounding", "capset", "cap-ambient",
-  "no-new-privs", "fds", "execve", "gate-execve",
+  "no-new-privs", "fds", "execve", "gate-execve", "seccomp", "userns",
 ] as const;
 export type LaunchStep = (typeof STEPS)[number] | "start";
 export const STEP_EXEC = STEPS.indexOf("execve");
@@ -43,7 +43,9 @@ const CALLER_ERRNOS: Partial<Record<LaunchStep, readonly string[]>> = {
   groups: ["EINVAL", "EPERM"],
   gid: ["EINVAL"],
   uid: ["EINVAL"],
-  "gate-execve": ["E2BIG"], // the gate carries the workload's args and env to its own execve
+  "gate-execve": ["E2BIG"],
+  seccomp: ["EINVAL"], // a profile whose flags this kernel does not know
+  userns: ["EINVAL", "EPERM"], // overlapping or unmappable ranges // the gate carries the workload's args and env to its own execve
   execve: ["ENOENT", "EACCES", "ENOEXEC", "E2BIG", "ELOOP", "ENOTDIR", "ETXTBSY", "EISDIR", "ENAMETOOLONG", "ELIBBAD", "EPERM"],
 };
 const EXHAUSTED_ERRNOS = ["EAGAIN", "ENOMEM", "ENOSPC", "EMFILE", "ENFILE", "EUSERS"];
@@ -117,6 +119,9 @@ export function describeStep(plan: LaunchPlan, step: LaunchStep, index: number):
     case "fds": return "prepare descriptors";
     case "execve": return `execve ${plan.exe}`;
     case "gate-execve": return "execve gate";
+    case "userns": return ["create the user namespace", `write uid_map ${JSON.stringify(plan.idMaps?.uid ?? "")}`,
+      `write gid_map ${JSON.stringify(plan.idMaps?.gid ?? "")}`, "become root in the user namespace (uid and gid 0 must be mapped)"][index] ?? "user namespace";
+    case "seccomp": return `load the seccomp filter (${(plan.seccomp?.filter.length ?? 0) / 8} instructions)`;
     case "start": return "start";
     case "none": return "launch";
   }

@@ -9,7 +9,7 @@ export type NamespaceKind = "pid" | "mount" | "uts" | "ipc" | "net" | "cgroup" |
 export interface NamespaceStep {
   kind: NamespaceKind;
   /** Join this namespace (e.g. /proc/PID/ns/net or a bind-mounted ns file); absent = create a new one.
-   *  "user" is refused by the launcher (neither joining nor creating is possible from its vfork child). */
+   *  A new "user" namespace needs `idMaps`; the other new namespaces are then owned by it. */
   path?: string;
 }
 
@@ -64,7 +64,11 @@ export interface LaunchPlan {
   /** Host path of the container's root filesystem; absent = no pivot_root (hooks, plain helpers). */
   rootfs?: string;
   rootReadonly: boolean;
-  /** Propagation applied to "/" before anything else (0 = the default MS_REC|MS_PRIVATE; MS_REC|MS_SLAVE allowed). */
+  /** The mount the rootfs lives on, when it is shared: made private in the container's namespace
+   *  before the rootfs is bound (pivot_root refuses a shared parent, and the container's mounts
+   *  would propagate into the agent's namespace), as runc and Kata do. */
+  rootfsParentPrivate?: string;
+  /** Propagation applied to "/" before anything else (0 = the default MS_REC|MS_PRIVATE), and again to the new root after pivot_root. */
   rootPropagation: number;
   mounts: MountStep[];
   devices: DeviceStep[];
@@ -96,6 +100,11 @@ export interface LaunchPlan {
   stdio: [number, number, number];
   /** Open cgroup.procs descriptors; the child writes "0" to each to join before anything else. */
   cgroupProcsFds: number[];
+  /** A seccomp filter (classic BPF, 8 bytes per instruction, compiled by src/seccomp/) and the
+   *  seccomp(2) flags; loaded in Kata's order relative to no_new_privs and capabilities. */
+  seccomp?: { filter: Uint8Array; flags: number };
+  /** uid_map and gid_map contents ("inside outside count" lines) for a new user namespace. */
+  idMaps?: { uid: string; gid: string };
 }
 
 /**

@@ -9,6 +9,20 @@ export interface MountInfo {
   source: string;
   /** Per-superblock options, e.g. "rw,memory" for a cgroup v1 hierarchy. */
   superOptions: string[];
+  /** Optional fields: propagation ("shared:N", "master:N", "propagate_from:N", "unbindable"). */
+  optional: string[];
+}
+
+/** The mount that `path` (absolute, symlinks resolved) lives on: the longest mount point that is
+ *  the path or one of its ancestors. */
+export function mountContaining(mounts: readonly MountInfo[], path: string): MountInfo | undefined {
+  let best: MountInfo | undefined;
+  for (const m of mounts) {
+    const mp = m.mountPoint;
+    const under = mp === "/" || path === mp || path.startsWith(mp + "/");
+    if (under && (!best || mp.length >= best.mountPoint.length)) best = m;
+  }
+  return best;
 }
 
 /** mountinfo escapes space, tab, newline and backslash as octal (\040). */
@@ -30,6 +44,7 @@ export function parseMountinfo(text: string): MountInfo[] {
       fstype: post[0] ?? "",
       source: unescape(post[1] ?? ""),
       superOptions: (post[2] ?? "").split(","),
+      optional: pre.slice(6).filter((f) => f !== ""),
     });
   }
   return out;

@@ -21,13 +21,13 @@ export interface RunningAgent {
 }
 
 export async function startAgent(
-  opts: { toml?: string; env?: Record<string, string>; args?: string[]; /** A command the agent runs under, e.g. ["ip", "netns", "exec", NS] or nsenter into a mount namespace (it must exec the agent, not fork). */ wrap?: string[] } = {},
+  opts: { /** Default "debug"; "info" keeps long runs (fuzzing) from logging every call. */ logLevel?: string; toml?: string; env?: Record<string, string>; args?: string[]; /** A command the agent runs under, e.g. ["ip", "netns", "exec", NS] or nsenter into a mount namespace (it must exec the agent, not fork). */ wrap?: string[] } = {},
 ): Promise<RunningAgent> {
   const dir = mkdtempSync(join(tmpdir(), "kata-agent-test-"));
   const socket = join(dir, "agent.sock");
   const address = `unix://${socket}`;
   const configPath = join(dir, "agent.toml");
-  writeFileSync(configPath, `server_addr = "${address}"\nlog_level = "debug"\n${opts.toml ?? ""}\n`);
+  writeFileSync(configPath, `server_addr = "${address}"\nlog_level = "${opts.logLevel ?? "debug"}"\n${opts.toml ?? ""}\n`);
   const proc = Bun.spawn([...(opts.wrap ?? []), AGENT_BIN, "--config", configPath, ...(opts.args ?? [])], {
     stdin: "ignore",
     stdout: "pipe",

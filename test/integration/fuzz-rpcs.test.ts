@@ -7,20 +7,10 @@ import { AgentService, HealthService } from "../../src/gen/index.ts";
 import { TtrpcClient } from "../../src/ttrpc/client.ts";
 import { Code, RpcError } from "../../src/ttrpc/status.ts";
 import { startAgent, type RunningAgent } from "../helpers/agent.ts";
+import { prng } from "../fuzz/driver.ts";
 
 let agent: RunningAgent;
 let c: TtrpcClient;
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 beforeAll(async () => {
   // As root, in a network namespace of its own: the network RPCs (routes, iptables-restore) get

@@ -38,7 +38,7 @@ describe.skipIf(missing({ root: isRoot }))("launcher: failures, the gate, joinin
     // spawn reports the same way
     expect(launchError(() => spawn(containerPlan({ rootfs: undefined, namespaces: [], mounts: [], devices: [], symlinks: [], exe: "/bin/nope" }))).message)
       .toBe("execve /bin/nope: ENOENT");
-    expect(launchError(() => createInit(containerPlan({ namespaces: [{ kind: "user" }] }))).message).toBe("invalid launch plan: user namespaces are not supported");
+    expect(launchError(() => createInit(containerPlan({ namespaces: [{ kind: "user" }] }))).message).toBe("invalid launch plan: a new user namespace needs uid and gid maps");
     // Failed children were reaped by the launcher itself: nothing is left behind.
     expect(children().length).toBe(before);
   });

@@ -47,13 +47,27 @@ describe("encodePlan", () => {
   });
 
   test("strings are length-prefixed and NUL-terminated, in plan order", () => {
+    const maps = encodePlan(plan({ namespaces: [{ kind: "user" }], idMaps: { uid: "0 100000 65536\n", gid: "0 100000 65536\n" } }), { kind: "spawn" });
+    expect(Buffer.from(maps).toString("latin1").endsWith("0 100000 65536\n\0")).toBe(true);
     const buf = encodePlan(plan({ exe: "/bin/xyz", args: ["first", "second"] }), { kind: "spawn" });
     const text = Buffer.from(buf).toString("latin1");
     const exe = text.indexOf("/bin/xyz\0");
     expect(exe).toBeGreaterThan(0);
     expect(new DataView(buf.buffer).getUint32(exe - 4, true)).toBe(8);
     expect(text.indexOf("first\0")).toBeLessThan(text.indexOf("second\0"));
-    expect(text.endsWith("A=1\0")).toBe(true); // env is the last section
+    // env is the last list, then the seccomp section (flags and instruction count, none here),
+    // then the absent uid and gid maps.
+    expect(text.endsWith("A=1\0" + "\0".repeat(8) + "\xff".repeat(8))).toBe(true);
+  });
+
+  test("a seccomp filter comes after env: flags, instruction count, the instructions", () => {
+    const filter = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
+    const buf = encodePlan(plan({ seccomp: { filter, flags: 3 } }), { kind: "spawn" });
+    const tail = Buffer.from(buf.subarray(buf.length - 32, buf.length - 8)); // before the two absent maps
+    expect(tail.readUInt32LE(0)).toBe(3);
+    expect(tail.readUInt32LE(4)).toBe(2);
+    expect([...tail.subarray(8)]).toEqual([...filter]);
+    expect(rejects({ seccomp: { filter: new Uint8Array(7), flags: 0 } })).toContain("seccomp filter of 7 bytes");
   });
 
   test("rlimits above 2^53 (RLIM_INFINITY) survive", () => {
@@ -64,7 +78,7 @@ describe("encodePlan", () => {
   });
 
   test("invalid plans are refused before anything is cloned", () => {
-    expect(rejects({ namespaces: [{ kind: "user" }] })).toBe("invalid launch plan: user namespaces are not supported");
+    expect(rejects({ namespaces: [{ kind: "user" }] })).toBe("invalid launch plan: a new user namespace needs uid and gid maps");
     expect(rejects({ exe: "sh" })).toBe("invalid launch plan: executable sh is not absolute");
     expect(rejects({ cwd: "tmp" })).toBe("invalid launch plan: cwd tmp is not absolute");
     expect(rejects({ args: [] })).toBe("invalid launch plan: args is empty");

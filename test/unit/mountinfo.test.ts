@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { parseMountinfo } from "../../src/sys/mountinfo.ts";
+import { mountContaining, parseMountinfo } from "../../src/sys/mountinfo.ts";
 
 test("mountinfo: fields, octal escapes, optional fields before the separator, super options", () => {
   const text = [
@@ -9,8 +9,20 @@ test("mountinfo: fields, octal escapes, optional fields before the separator, su
     "garbage line",
   ].join("\n");
   expect(parseMountinfo(text)).toEqual([
-    { fsRoot: "/", mountPoint: "/proc", fstype: "proc", source: "proc", superOptions: ["rw"] },
-    { fsRoot: "/", mountPoint: "/sys/fs/cgroup/memory", fstype: "cgroup", source: "cgroup", superOptions: ["rw", "memory"] },
-    { fsRoot: "/sub", mountPoint: "/mnt/with space", fstype: "tmpfs", source: "my\tsrc", superOptions: ["rw", "size=64k"] },
+    { fsRoot: "/", mountPoint: "/proc", fstype: "proc", source: "proc", superOptions: ["rw"], optional: ["shared:5"] },
+    { fsRoot: "/", mountPoint: "/sys/fs/cgroup/memory", fstype: "cgroup", source: "cgroup", superOptions: ["rw", "memory"], optional: ["shared:14", "master:2"] },
+    { fsRoot: "/sub", mountPoint: "/mnt/with space", fstype: "tmpfs", source: "my\tsrc", superOptions: ["rw", "size=64k"], optional: [] },
   ]);
+});
+
+test("mountContaining: the longest mount point at or above the path, on component boundaries", () => {
+  const m = parseMountinfo([
+    "1 0 0:1 / / rw shared:1 - ext4 /dev/sda rw",
+    "2 1 0:2 / /run rw - tmpfs tmpfs rw",
+    "3 2 0:3 / /run/kata rw shared:7 - tmpfs tmpfs rw",
+  ].join("\n"));
+  expect(mountContaining(m, "/run/kata/c1/rootfs")?.mountPoint).toBe("/run/kata");
+  expect(mountContaining(m, "/run/katalyst/x")?.mountPoint).toBe("/run");
+  expect(mountContaining(m, "/srv")?.mountPoint).toBe("/");
+  expect(mountContaining(m, "/run")?.mountPoint).toBe("/run");
 });

@@ -63,9 +63,17 @@ KL_EXPORT int kl_launch(const u8 *buf, u64 len, int *out) {
   res->pid = res->step = res->index = res->err = 0;
   c->p = p; c->res = res; c->join_pid = 0;
   c->inner_stack_top = base + PAGE + STACK_SIZE - 64;
+  c->user_flags = 0;
   for (i = 0; i < p->nns; i++) {
     if (p->ns[i].path) { if (p->ns[i].flag == CLONE_NEWPID) c->join_pid = 1; }
     else if (p->ns[i].flag != CLONE_NEWCGROUP) flags |= p->ns[i].flag;
+  }
+  /* A new user namespace: every new namespace is made with it, by the intermediate's child
+   * (child.c userns_parent), so that the user namespace owns them. */
+  if (flags & CLONE_NEWUSER) {
+    if (!p->uid_map || !p->gid_map) { S2(NR_munmap, base, total); out[1] = ST_PLAN; out[3] = E_INVAL; return -1; }
+    c->user_flags = flags & ~(long)(CLONE_VM | CLONE_VFORK | SIGCHLD);
+    flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
   }
   final_step = p->mode == 0 ? ST_GATE_EXEC : ST_EXEC;
   dumpable = S5(NR_prctl, 3 /* PR_GET_DUMPABLE */, 0, 0, 0, 0);
@@ -85,7 +93,7 @@ KL_EXPORT int kl_launch(const u8 *buf, u64 len, int *out) {
     return -1;
   }
   ok = res->step == final_step && res->err == 0;
-  if (c->join_pid) {
+  if (c->join_pid || c->user_flags) {
     S4(NR_wait4, pid, &st, 0x40000000 /* __WALL */, 0); /* the intermediate always exits */
     pid = res->pid;
     if (!ok && pid > 0) S4(NR_wait4, pid, &st, 0x40000000, 0);

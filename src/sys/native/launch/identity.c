@@ -20,6 +20,11 @@ int set_identity(struct plan *p, struct result *res) {
       CHECK(r);
     }
   }
+  /* Kata's and runc's order: without no_new_privs, loading a filter needs CAP_SYS_ADMIN, so it
+   * goes in now, with the bounding set already restricted and before the ids and capabilities
+   * change (those calls then pass through it). With no_new_privs it is loaded just before
+   * execve instead (child.c), so the profile sees as few of our own calls as possible. */
+  if (!(p->bits & B_NNP) && load_seccomp(p, res) < 0) return -1;
   STEP(ST_UID, 0);
   if (has_caps) CHECK(S5(NR_prctl, 8 /* PR_SET_KEEPCAPS */, 1, 0, 0, 0));
   CHECK(S3(NR_setresuid, p->uid, p->uid, p->uid));
@@ -81,5 +86,15 @@ int check_exe(struct plan *p, struct result *res) {
   err = S4(NR_faccessat2, AT_FDCWD, p->exe, 1 /* X_OK */, AT_EACCESS);
   if (err == -E_NOSYS) err = S2(NR_access, p->exe, 1);
   CHECK(err);
+  return 0;
+}
+
+int load_seccomp(struct plan *p, struct result *res) {
+  struct { unsigned short len; const u8 *filter; } prog;
+  if (!p->nfilter) return 0;
+  prog.len = (unsigned short)p->nfilter;
+  prog.filter = p->filter;
+  STEP(ST_SECCOMP, 0);
+  CHECK(S3(NR_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, p->seccomp_flags, &prog));
   return 0;
 }

@@ -6,7 +6,7 @@
  *   2 terminal, 4 noNewPrivs, 8 caps present, 16 oomScoreAdj present), u32 umask, u64 rootPropagation,
  *   i32 oomScoreAdj, u32 uid, u32 gid, u64 caps[5] (bounding effective permitted inheritable ambient),
  *   i32 stdio[3], i32 gateFd, i32 startFd, i32 statusFd,
- *   str rootfs, str hostname, str cwd, str exe,
+ *   str rootfs, str hostname, str cwd, str exe, str rootfsParent (shared mount to make private),
  *   u32 n + n x {u32 cloneFlag, str path}                  namespaces
  *   u32 n + n x i32                                        cgroup.procs fds
  *   u32 n + n x u32                                        additional gids
@@ -20,6 +20,8 @@
  *   u32 n + n x {str pathUnderProcSys, str value}          sysctls
  *   u32 n + n x str                                        argv
  *   u32 n + n x str                                        env
+ *   u32 seccompFlags, u32 n + n x 8 bytes                  seccomp filter (n = 0: none)
+ *   str uidMap, str gidMap                                 a new user namespace's maps
  */
 
 #include "plan.h"
@@ -81,6 +83,7 @@ int parse(struct plan *p, const u8 *buf, u64 len, struct arena *a) {
   for (i = 0; i < 3; i++) p->stdio[i] = (int)rd_u32(&r);
   p->gate_fd = (int)rd_u32(&r); p->start_fd = (int)rd_u32(&r); p->status_fd = (int)rd_u32(&r);
   p->rootfs = rd_str(&r); p->hostname = rd_str(&r); p->cwd = rd_str(&r); p->exe = rd_str(&r);
+  p->rootfs_parent = rd_str(&r);
 
   p->nns = rd_count(&r); p->ns = ALLOC_N(&r, a, struct ns, p->nns);
   for (i = 0; p->ns && i < p->nns; i++) { p->ns[i].flag = rd_u32(&r); p->ns[i].path = rd_str(&r); p->ns[i].fd = -1; }
@@ -122,6 +125,12 @@ int parse(struct plan *p, const u8 *buf, u64 len, struct arena *a) {
   p->gate_argv = rd_strs(&r, a, &p->nargv, 2);
   p->argv = p->gate_argv ? p->gate_argv + 2 : 0;
   p->env = rd_strs(&r, a, &p->nenv, 0);
+  p->seccomp_flags = rd_u32(&r);
+  p->nfilter = rd_u32(&r);
+  /* BPF_MAXINSNS: the kernel refuses longer programs anyway. */
+  if (r.bad || p->nfilter > 4096 || (u64)p->nfilter * 8 > (u64)(r.end - r.p)) r.bad = 1;
+  else { p->filter = p->nfilter ? r.p : 0; r.p += (u64)p->nfilter * 8; }
+  p->uid_map = rd_str(&r); p->gid_map = rd_str(&r);
   if (r.bad || r.p != r.end || !p->ns || !p->cg || !p->groups || !p->rlimits || !p->mounts || !p->devs ||
       !p->symlinks || !p->masked || !p->readonly || !p->sysctls || !p->gate_argv || !p->env) return -1;
   for (i = 0; i < p->nargv; i++) if (!p->argv[i]) return -1;

@@ -13,11 +13,16 @@ struct pair { const char *a, *b; };
 struct plan {
   u32 mode, bits, umask; u64 root_propagation; int oom; u32 uid, gid; u64 caps[5];
   int stdio[3], gate_fd, start_fd, status_fd;
-  const char *rootfs, *hostname, *cwd, *exe;
+  const char *rootfs, *hostname, *cwd, *exe, *rootfs_parent;
   u32 nns, ncg, ngroups, nrlimits, nmounts, ndevs, nsymlinks, nmasked, nreadonly, nsysctls, nargv, nenv;
   struct ns *ns; int *cg; u32 *groups; struct rlim *rlimits; struct mnt *mounts; struct dev *devs;
   struct pair *symlinks; const char **masked, **readonly; struct pair *sysctls;
   const char **argv, **env, **gate_argv;
+  /* seccomp: classic BPF instructions (8 bytes each) compiled by src/seccomp/, and the flags
+   * for seccomp(SECCOMP_SET_MODE_FILTER); nfilter 0 = no filter. */
+  u32 seccomp_flags, nfilter; const u8 *filter;
+  /* uid_map / gid_map text for a new user namespace (absent: none). */
+  const char *uid_map, *gid_map;
 };
 #define B_ROOT_RO 1u
 #define B_TERMINAL 2u

@@ -35,9 +35,13 @@ int join_namespaces(struct plan *p, struct result *res) {
     p->ns[i].fd = S3(NR_open, p->ns[i].path, O_CLOEXEC, 0);
     CHECK(p->ns[i].fd);
   }
-  for (pass = 0; pass < 2; pass++)
+  /* Mount last but one (the others are reached through /proc), the user namespace last: joining
+   * it gives up our capabilities over namespaces it does not own (an exec into a container with
+   * its own user namespace). */
+  for (pass = 0; pass < 3; pass++)
     for (i = 0; i < p->nns; i++) {
-      if (p->ns[i].fd < 0 || (p->ns[i].flag == CLONE_NEWNS) != (pass == 1)) continue;
+      u32 want = p->ns[i].flag == CLONE_NEWNS ? 1 : p->ns[i].flag == CLONE_NEWUSER ? 2 : 0;
+      if (p->ns[i].fd < 0 || want != pass) continue;
       STEP(ST_SETNS, (int)i);
       CHECK(S2(NR_setns, p->ns[i].fd, p->ns[i].flag));
       S1(NR_close, p->ns[i].fd);

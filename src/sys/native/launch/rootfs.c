@@ -3,6 +3,10 @@
 #include "paths.h"
 #include "setup.h"
 
+static int is_sysfs(const char *t) {
+  return t[0] == 's' && t[1] == 'y' && t[2] == 's' && t[3] == 'f' && t[4] == 's' && t[5] == 0;
+}
+
 static int do_mount(struct plan *p, struct result *res, long rootfd, u32 i) {
   struct mnt *m = &p->mounts[i];
   char fdp[40];
@@ -15,6 +19,23 @@ static int do_mount(struct plan *p, struct result *res, long rootfd, u32 i) {
   STEP(ST_MOUNT, (int)i);
   fd_path(fdp, fd);
   r = S5(NR_mount, m->source, fdp, fstype, m->flags, data);
+  if (r == -E_PERM && p->uid_map && fstype && is_sysfs(fstype)) {
+    /* In a user namespace, sysfs can only be mounted with a network namespace that namespace
+     * owns; a joined one (the pod's) is not. Bind the guest's /sys instead, read-only as asked
+     * (runc does the same). */
+    r = S5(NR_mount, "/sys", fdp, 0, MS_BIND | MS_REC, 0);
+    if (r >= 0) {
+      /* The remount must reach the new mount, not the directory under it: reopen. */
+      long top = open_in_root(rootfd, m->target);
+      if (top < 0) r = top;
+      else {
+        char topp[40];
+        fd_path(topp, top);
+        r = S5(NR_mount, 0, topp, 0, MS_REMOUNT | MS_BIND | (m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)) | locked_flags("/sys"), 0);
+        S1(NR_close, top);
+      }
+    }
+  }
   S1(NR_close, fd);
   CHECK(r);
   if (!m->propagation && !m->remount) return 0;
@@ -94,11 +115,23 @@ int mask_and_protect(struct plan *p, struct result *res) {
   }
   return 0;
 }
+/* The requested propagation of the container's root, now that it is "/" (the rootfs bind,
+ * private until here because its parent was). */
+static int root_propagation_again(struct plan *p, struct result *res) {
+  if (!p->root_propagation) return 0;
+  STEP(ST_ROOT_PROPAGATION, 1);
+  CHECK(S5(NR_mount, 0, "/", 0, p->root_propagation, 0));
+  return 0;
+}
+
 int setup_rootfs(struct plan *p, struct result *res) {
   long rootfd;
   u32 i;
   STEP(ST_ROOT_PROPAGATION, 0);
   CHECK(S5(NR_mount, 0, "/", 0, p->root_propagation ? p->root_propagation : MS_REC | MS_PRIVATE, 0));
+  /* A shared parent would make pivot_root fail and carry every mount below the rootfs into the
+   * agent's namespace (with "/" rshared): make it private here, in our namespace only. */
+  if (p->rootfs_parent) CHECK(S5(NR_mount, 0, p->rootfs_parent, 0, MS_PRIVATE, 0));
   STEP(ST_ROOTFS_BIND, 0);
   CHECK(S5(NR_mount, p->rootfs, p->rootfs, 0, MS_BIND | MS_REC, 0));
   rootfd = S3(NR_open, p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
@@ -118,12 +151,12 @@ int setup_rootfs(struct plan *p, struct result *res) {
       CHECK(S5(NR_mount, ".", "/", 0, MS_MOVE, 0));
       CHECK(S1(NR_chroot, "."));
       CHECK(S1(NR_chdir, "/"));
-      return 0;
+      return root_propagation_again(p, res);
     }
     CHECK(r);
   }
   STEP(ST_OLD_ROOT, 0);
   CHECK(S2(NR_umount2, ".", 2 /* MNT_DETACH */));
   CHECK(S1(NR_chdir, "/"));
-  return 0;
+  return root_propagation_again(p, res);
 }

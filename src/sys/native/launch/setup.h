@@ -12,6 +12,11 @@ struct ctx {
   struct result *res;
   char *inner_stack_top;  /* for the CLONE_PARENT child when joining a pid namespace */
   int join_pid;
+  /* A new user namespace: the CLONE_NEW* flags the inner child is created with (the intermediate
+   * writes its maps from outside, which the vfork parent could not), and the handshake. */
+  long user_flags;
+  volatile int maps_ready;
+  int exec_pipe[2];
 };
 
 /* process.c: the process itself (signals, cgroups, namespaces, stdio and session) */
@@ -29,6 +34,8 @@ int mask_and_protect(struct plan *p, struct result *res);
 int set_identity(struct plan *p, struct result *res);
 int fd_hygiene(struct plan *p, struct result *res, long *gate_fd);
 int check_exe(struct plan *p, struct result *res);
+/* The seccomp filter of the plan (none: nothing to do). */
+int load_seccomp(struct plan *p, struct result *res);
 
 /* child.c: the clone entry points */
 int outer_child(void *arg);

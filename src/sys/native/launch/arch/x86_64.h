@@ -17,13 +17,13 @@ static inline long sc6(long n, long a, long b, long c, long d, long e, long f) {
 
 enum {
   NR_read = 0, NR_write = 1, NR_open = 2, NR_close = 3, NR_mmap = 9, NR_mprotect = 10, NR_munmap = 11,
-  NR_rt_sigaction = 13, NR_rt_sigprocmask = 14, NR_ioctl = 16, NR_access = 21, NR_dup2 = 33, NR_execve = 59,
+  NR_rt_sigaction = 13, NR_rt_sigprocmask = 14, NR_ioctl = 16, NR_sched_yield = 24, NR_access = 21, NR_dup2 = 33, NR_execve = 59,
   NR_exit = 60, NR_wait4 = 61, NR_fcntl = 72, NR_chdir = 80, NR_fchdir = 81, NR_umask = 95, NR_setsid = 112,
   NR_setgroups = 116, NR_setresuid = 117, NR_setresgid = 119, NR_capset = 126, NR_statfs = 137,
   NR_pivot_root = 155, NR_chroot = 161, NR_prctl = 157, NR_mount = 165, NR_umount2 = 166, NR_sethostname = 170,
   NR_openat = 257, NR_mkdirat = 258, NR_mknodat = 259, NR_fchownat = 260, NR_newfstatat = 262,
   NR_unlinkat = 263, NR_symlinkat = 266, NR_unshare = 272, NR_prlimit64 = 302, NR_setns = 308,
-  NR_execveat = 322, NR_close_range = 436, NR_openat2 = 437, NR_faccessat2 = 439
+  NR_pipe2 = 293, NR_seccomp = 317, NR_execveat = 322, NR_close_range = 436, NR_openat2 = 437, NR_faccessat2 = 439
 };
 
 /* struct stat is 144 bytes; st_mode is the u32 at offset 24 (u64 word 3). */

@@ -1,0 +1,187 @@
+// OCI seccomp profile → classic BPF program for seccomp(SECCOMP_SET_MODE_FILTER).
+//
+// Layout (the shape libseccomp and runc produce, checked against libseccomp in the tests):
+//   A = arch;  not AUDIT_ARCH_X86_64 → kill (bad architecture: i386 and everything else)
+//   A = nr;    nr >= __X32_SYSCALL_BIT → the x32 section (or kill when x32 is not listed)
+//   x86_64 section: per syscall with rules, "nr == N ? its block : next"; at the end the default
+//   x32 section: the same with x32 numbers
+// A syscall's block tries its rules in profile order: a rule without arguments answers at once;
+// one with arguments answers when every comparison holds (64-bit, as two 32-bit halves) and
+// otherwise falls to the next rule; after the last one comes the default action.
+import { Assembler, DATA, encode, type Label } from "./bpf.ts";
+import {
+  actionValue, archOf, AUDIT_ARCH_X86_64, flagValue, opOf, RET, SeccompError, X32_SYSCALL_BIT,
+  type Arch, type CmpOp, type SeccompProfile,
+} from "./profile.ts";
+import { syscallTable } from "./syscalls.ts";
+
+export interface CompiledFilter {
+  /** struct sock_filter[], 8 bytes per instruction. */
+  filter: Uint8Array;
+  /** SECCOMP_FILTER_FLAG_* for seccomp(2). */
+  flags: number;
+  /** Names the syscall tables do not know (skipped, as Kata and runc do). */
+  unknownNames: string[];
+}
+
+interface Cond {
+  index: number;
+  op: CmpOp;
+  value: bigint;
+  valueTwo: bigint;
+}
+
+interface Rule {
+  ret: number;
+  conds: Cond[];
+}
+
+/** BPF_MAXINSNS: the kernel refuses longer programs. */
+const MAX_INSNS = 4096;
+
+const lo = (v: bigint) => Number(v & 0xffff_ffffn);
+const hi = (v: bigint) => Number((v >> 32n) & 0xffff_ffffn);
+
+export function compileSeccomp(p: SeccompProfile): CompiledFilter {
+  const defaultRet = actionValue("defaultAction", p.defaultAction, undefined);
+  const arches = new Set<Arch>(p.architectures.map((a, i) => archOf(`architectures[${i}]`, a)));
+  // No architectures listed: the native one only (libseccomp's default).
+  if (p.architectures.length === 0) arches.add("x86_64");
+  let flags = 0;
+  p.flags.forEach((f, i) => (flags |= flagValue(`flags[${i}]`, f)));
+
+  const perArch = new Map<"x86_64" | "x32", Map<number, Rule[]>>();
+  for (const a of ["x86_64", "x32"] as const) if (arches.has(a)) perArch.set(a, new Map());
+  const unknown = new Set<string>();
+  p.syscalls.forEach((s, i) => {
+    const field = `syscalls[${i}]`;
+    if (s.names.length === 0) throw new SeccompError(`${field}.names`, "is empty: a rule needs at least one syscall name");
+    const ret = actionValue(`${field}.action`, s.action, s.errnoRet);
+    const conds = s.args.map((a, j): Cond => {
+      if (!Number.isInteger(a.index) || a.index < 0 || a.index > 5) {
+        throw new SeccompError(`${field}.args[${j}].index`, `${a.index} is not an argument index (0..5)`);
+      }
+      return { index: a.index, op: opOf(`${field}.args[${j}].op`, a.op), value: a.value, valueTwo: a.valueTwo };
+    });
+    // Kata (and runc) skip rules that would do what the default does anyway.
+    if (ret === defaultRet) return;
+    for (const name of s.names) {
+      let known = false;
+      for (const [arch, rules] of perArch) {
+        const nr = syscallTable(arch).get(name);
+        if (nr === undefined) continue;
+        known = true;
+        const list = rules.get(nr) ?? [];
+        list.push({ ret, conds });
+        rules.set(nr, list);
+      }
+      if (!known && !syscallTable("x86_64").has(name) && !syscallTable("x32").has(name)) unknown.add(name);
+    }
+  });
+
+  const asm = new Assembler();
+  const bad = asm.label("bad-arch");
+  const x64 = asm.label("x86_64");
+  const x32 = asm.label("x32");
+  asm.load(DATA.arch);
+  asm.jump("eq", AUDIT_ARCH_X86_64, "next", bad);
+  asm.load(DATA.nr);
+  if (perArch.has("x32")) asm.jump("ge", X32_SYSCALL_BIT, x32, perArch.has("x86_64") ? x64 : bad);
+  else {
+    // x86_64 alone: an x32 number is a bad architecture, except nr -1 (a syscall skipped by a
+    // tracer), which gets the x86_64 rules (none match: the default), as libseccomp does.
+    const high = asm.label("x32-range");
+    asm.jump("ge", X32_SYSCALL_BIT, high, x64);
+    asm.place(high);
+    asm.jump("eq", 0xffffffff, x64, bad);
+  }
+  for (const [arch, rules] of perArch) {
+    asm.place(arch === "x86_64" ? x64 : x32);
+    const bit = arch === "x32" ? X32_SYSCALL_BIT : 0;
+    for (const [nr, list] of [...rules].sort((a, b) => a[0] - b[0])) {
+      const skip = asm.label(`not-${arch}-${nr}`);
+      asm.jump("eq", (nr | bit) >>> 0, "next", skip);
+      emitRules(asm, list, defaultRet, arch === "x86_64");
+      asm.place(skip);
+    }
+    asm.ret(defaultRet);
+  }
+  asm.place(bad);
+  asm.ret(RET.KILL_THREAD);
+
+  const insns = asm.assemble();
+  if (insns.length > MAX_INSNS) {
+    throw new SeccompError("syscalls", `compiles to ${insns.length} BPF instructions; the kernel takes at most ${MAX_INSNS}`);
+  }
+  return { filter: encode(insns), flags, unknownNames: [...unknown] };
+}
+
+/** The rules of one syscall (A holds nr); every path ends in a return. */
+function emitRules(asm: Assembler, rules: Rule[], defaultRet: number, wide: boolean): void {
+  for (const r of rules) {
+    if (r.conds.length === 0) {
+      asm.ret(r.ret);
+      return; // later rules of this syscall can never be reached
+    }
+    const fail = asm.label("rule-fails");
+    for (const c of r.conds) (wide ? emitCond : emitCond32)(asm, c, fail);
+    asm.ret(r.ret);
+    asm.place(fail);
+  }
+  asm.ret(defaultRet);
+}
+
+/** x32 (a 32-bit ABI): only the low halves of the argument and the values are compared, as
+ *  libseccomp does for 32-bit architectures. */
+function emitCond32(asm: Assembler, c: Cond, fail: Label): void {
+  asm.load(DATA.argLow(c.index));
+  const v = lo(c.value);
+  switch (c.op) {
+    case "eq": asm.jump("eq", v, "next", fail); break;
+    case "ne": asm.jump("eq", v, fail, "next"); break;
+    case "gt": asm.jump("gt", v, "next", fail); break;
+    case "ge": asm.jump("ge", v, "next", fail); break;
+    case "lt": asm.jump("ge", v, fail, "next"); break;
+    case "le": asm.jump("gt", v, fail, "next"); break;
+    case "masked-eq": asm.and(v); asm.jump("eq", lo(c.valueTwo), "next", fail); break;
+  }
+}
+
+/** Falls through when the comparison holds, jumps to `fail` otherwise. Unsigned 64-bit. */
+function emitCond(asm: Assembler, c: Cond, fail: Label): void {
+  const pass = asm.label("holds");
+  const vHi = hi(c.value), vLo = lo(c.value);
+  const loadHi = () => asm.load(DATA.argHigh(c.index));
+  const loadLo = () => asm.load(DATA.argLow(c.index));
+  switch (c.op) {
+    case "eq":
+      loadHi(); asm.jump("eq", vHi, "next", fail);
+      loadLo(); asm.jump("eq", vLo, "next", fail);
+      break;
+    case "ne":
+      loadHi(); asm.jump("eq", vHi, "next", pass);
+      loadLo(); asm.jump("eq", vLo, fail, "next");
+      break;
+    case "gt":
+    case "ge":
+      loadHi(); asm.jump("gt", vHi, pass, "next");
+      asm.jump("eq", vHi, "next", fail);
+      loadLo(); asm.jump(c.op, vLo, "next", fail);
+      break;
+    case "lt":
+    case "le":
+      // lt = not ge, le = not gt
+      loadHi(); asm.jump("gt", vHi, fail, "next");
+      asm.jump("eq", vHi, "next", pass);
+      loadLo(); asm.jump(c.op === "lt" ? "ge" : "gt", vLo, fail, "next");
+      break;
+    case "masked-eq": {
+      // (arg & value) == valueTwo
+      const dHi = hi(c.valueTwo), dLo = lo(c.valueTwo);
+      loadHi(); asm.and(vHi); asm.jump("eq", dHi, "next", fail);
+      loadLo(); asm.and(vLo); asm.jump("eq", dLo, "next", fail);
+      break;
+    }
+  }
+  asm.place(pass);
+}
