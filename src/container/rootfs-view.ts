@@ -96,12 +96,20 @@ export class RootView {
    * `followFinal: false` a symlink in the last component is left alone (like lstat).
    */
   resolve(path: string, opts: { cwd?: string; followFinal?: boolean } = {}): string {
+    return this.walk(path, opts).path;
+  }
+
+  /** resolve(), plus the lstat of the final component when the walk's last step was that lstat
+   *  (a non-symlink that exists), so stat() does not repeat it. */
+  private walk(path: string, opts: { cwd?: string; followFinal?: boolean }): { path: string; final?: Stats } {
     const start = path.startsWith("/") ? path : `${opts.cwd ?? "/"}/${path}`;
     const followFinal = opts.followFinal ?? true;
     const pending = components(start);
     const done: string[] = [];
     let links = 0;
+    let final: Stats | undefined;
     while (pending.length > 0) {
+      final = undefined;
       const c = pending.shift()!;
       if (c === "..") {
         done.pop();
@@ -117,21 +125,25 @@ export class RootView {
       } catch {
         continue; // missing: keep the name, the rest is resolved lexically
       }
-      if (!st.isSymbolicLink()) continue;
+      if (!st.isSymbolicLink()) {
+        if (pending.length === 0) final = st;
+        continue;
+      }
       if (++links > MAX_SYMLINKS) throw new SymlinkLoopError(path);
       const target = readlinkSync(host, "utf8");
       done.pop();
       if (target.startsWith("/")) done.length = 0;
       pending.unshift(...components(target));
     }
-    return "/" + done.join("/");
+    return { path: "/" + done.join("/"), final };
   }
 
   /** stat() of a container path, following symlinks inside the view; undefined when absent. */
   stat(path: string, opts: { cwd?: string } = {}): { path: string; stats: Stats } | undefined {
-    const resolved = this.resolve(path, opts);
+    const { path: resolved, final } = this.walk(path, opts);
     const host = this.hostPath(resolved);
     if (host === undefined) return undefined;
+    if (final) return { path: resolved, stats: final };
     try {
       // lstat: the resolved path has no symlink left unless the walk stopped on a missing part.
       const stats = lstatSync(host);

@@ -75,17 +75,47 @@ export function parseGroup(text: string): GroupEntry[] {
   return out;
 }
 
-/** Reads a file of the container, or "" when it does not exist (an image without /etc/group). */
-function readContainerFile(view: RootView, path: string): string {
+/** Parsed /etc/passwd and /etc/group by host path, so that each ExecProcess of a container does
+ *  not read and parse them again (issue 15). An entry is used only while the file's identity and
+ *  times are what they were (device, inode, size, mtime, ctime), and only for a file that had been
+ *  left alone for STABLE_MS before it was read: a write within the same timestamp tick that kept
+ *  the size would otherwise go unseen (the "racily clean" case git knows), while any write after
+ *  that second moves ctime past the recorded one. */
+const parsedFiles = new Map<string, { key: string; entries: unknown[] }>();
+const MAX_PARSED_FILES = 256;
+const STABLE_MS = 1000;
+
+/** Test hook: how many parsed files are held. */
+export function parsedFileCount(): number {
+  return parsedFiles.size;
+}
+
+/** Reads and parses a file of the container; [] when it does not exist (an image without
+ *  /etc/group) or cannot be read. */
+function readContainerFile<T>(view: RootView, path: string, parse: (text: string) => T[]): T[] {
   const found = view.stat(path);
-  if (!found || !found.stats.isFile()) return "";
+  if (!found || !found.stats.isFile()) return [];
   const host = view.hostPath(found.path);
-  if (host === undefined) return "";
+  if (host === undefined) return [];
+  const st = found.stats;
+  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  const hit = parsedFiles.get(host);
+  if (hit && hit.key === key) return hit.entries as T[];
+  const readAt = Date.now();
+  let entries: T[];
   try {
-    return readFileSync(host, "utf8");
+    entries = parse(readFileSync(host, "utf8"));
   } catch {
-    return "";
+    return [];
   }
+  if (st.ctimeMs < readAt - STABLE_MS && st.mtimeMs < readAt - STABLE_MS) {
+    parsedFiles.delete(host);
+    if (parsedFiles.size >= MAX_PARSED_FILES) parsedFiles.delete(parsedFiles.keys().next().value!);
+    parsedFiles.set(host, { key, entries });
+  } else {
+    parsedFiles.delete(host);
+  }
+  return entries;
 }
 
 function uniq(ids: number[]): number[] {
@@ -106,7 +136,7 @@ function lookupUser(view: RootView, user: IUser | null | undefined, field: strin
   const extra = (user?.AdditionalGids ?? []).map(Number);
   const username = (user?.Username ?? "").trim();
   let passwd: PasswdEntry[] | undefined;
-  const passwdEntries = () => (passwd ??= parsePasswd(readContainerFile(view, "/etc/passwd")));
+  const passwdEntries = () => (passwd ??= readContainerFile(view, "/etc/passwd", parsePasswd));
 
   if (username === "") {
     const uid = Number(user?.UID ?? 0);
@@ -136,7 +166,7 @@ function lookupUser(view: RootView, user: IUser | null | undefined, field: strin
   let looked: number[] = [];
 
   let groups: GroupEntry[] | undefined;
-  const groupEntries = () => (groups ??= parseGroup(readContainerFile(view, "/etc/group")));
+  const groupEntries = () => (groups ??= readContainerFile(view, "/etc/group", parseGroup));
   if (groupPart !== "") {
     const numericGid = parseId(groupPart);
     if (numericGid !== undefined) {

@@ -2,6 +2,9 @@
 // with the length), an empty write or CloseStdin closes it so the process sees EOF.
 // Writes are queued through Bun's FileSink, which waits for a full pipe to drain instead of
 // failing with EAGAIN, so a slow reader in the container never loses bytes.
+// For a pipe the FileSink is made on the first write: most processes (every ExecProcess of a
+// command that reads nothing) never get input, and an eager sink cost each of them a dup, an
+// fstat, an epoll registration with its EPOLLOUT wake-up and an end() at exit (issue 15).
 import type { FileSink } from "bun";
 import { precondition } from "../errors.ts";
 import { closeFd } from "../sys/pipe.ts";
@@ -16,7 +19,13 @@ export class InputStream {
    * @param isTty on close, send ^D first so a reader in canonical mode (cat, sh) sees end of input.
    */
   constructor(private readonly fd: number, private readonly isTty = false) {
-    this.sink = Bun.file(fd).writer({ highWaterMark: 1 << 16 });
+    // A terminal's sink is made at once: Bun's FileSink clears O_NONBLOCK on a tty, and the
+    // caller sets it again only after the sink exists (see createPtyStdio).
+    if (isTty) this.sink = this.makeSink();
+  }
+
+  private makeSink(): FileSink {
+    return Bun.file(this.fd).writer({ highWaterMark: 1 << 16 });
   }
 
   get isClosed(): boolean {
@@ -25,8 +34,8 @@ export class InputStream {
 
   /** Writes all of `data`; resolves with its length once it is in the pipe. */
   write(data: Uint8Array): Promise<number> {
-    if (this.closed || !this.sink) return Promise.reject(closedError());
-    const sink = this.sink;
+    if (this.closed) return Promise.reject(closedError());
+    const sink = (this.sink ??= this.makeSink());
     // Serialise: each write is fully flushed before the next starts, so order is preserved
     // even when several WriteStdin calls are in flight.
     const p = this.queue.then(async () => {
