@@ -1,7 +1,7 @@
 // The launcher end to end, as root: how failures are reported, the exec gate (abort, closed
 // start pipe), and joining a running container or a held pid namespace.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { abortInit, createInit, LaunchError, spawn, startInit, type Created } from "../../src/sys/launcher.ts";
 import type { LaunchPlan } from "../../src/sys/launch-plan.ts";
@@ -141,7 +141,17 @@ describe.skipIf(missing({ root: isRoot }))("launcher: failures, the gate, joinin
     expect(exitCode(status)).toBe(0);
     expect(Number(r.get("me"))).toBeGreaterThan(1);
     expect(r.get("one")).toStartWith("kata-gate /bin/sh sleep 1"); // the holder, still in its gate
+    // The launcher joins the pid namespace from the agent's thread around its clone: it must be
+    // back to the agent's own afterwards, or later children would start inside the container.
+    expect(readlinkSync("/proc/thread-self/ns/pid_for_children")).toBe(readlinkSync("/proc/thread-self/ns/pid"));
     abortInit(holder);
     expect((await onExit(holder.pid)).signal).toBe(9);
+  });
+
+  test("a pid namespace path that is not one fails at setns, and the agent's own stays in force", () => {
+    const e = launchError(() => createInit(containerPlan({ rootfs: undefined, namespaces: [{ kind: "pid", path: "/proc/self/ns/net" }, { kind: "mount" }], mounts: [], devices: [], symlinks: [], args: ["true"] })));
+    expect(e.step).toBe("setns");
+    expect(e.errno).toBe(22); // EINVAL: the path is a network namespace
+    expect(readlinkSync("/proc/thread-self/ns/pid_for_children")).toBe(readlinkSync("/proc/thread-self/ns/pid"));
   });
 });
