@@ -45,12 +45,16 @@ test("a stdout nobody reads any more (EPIPE) does not stop the agent", async () 
   // `head -c 1` reads one byte of the first line and exits: every later write gets EPIPE.
   const p = Bun.spawn(["sh", "-c", `"$0" --config "$1" | head -c 1 >/dev/null`, AGENT_BIN, config], { stdout: "ignore", stderr: "ignore" });
   try {
+    // The socket file appears at bind(), a moment before listen(): retry the connect until the
+    // deadline (an agent that died of EPIPE would still fail the test here).
     const deadline = Date.now() + 15_000;
-    while (!existsSync(socket)) {
-      if (Date.now() > deadline) throw new Error("agent not listening");
-      await Bun.sleep(10);
+    let c: TtrpcClient | undefined;
+    while (!c) {
+      if (p.exitCode !== null) throw new Error(`agent pipeline exited ${p.exitCode} before serving`);
+      if (existsSync(socket)) c = await TtrpcClient.connect(`unix://${socket}`).catch(() => undefined);
+      if (!c && Date.now() > deadline) throw new Error("agent not listening");
+      if (!c) await Bun.sleep(10);
     }
-    const c = await TtrpcClient.connect(`unix://${socket}`);
     for (let i = 0; i < 100; i++) expect(await check(c)).toBe(grpc.HealthCheckResponse.ServingStatus.SERVING);
     await Bun.sleep(100);
     expect(await check(c)).toBe(grpc.HealthCheckResponse.ServingStatus.SERVING);
