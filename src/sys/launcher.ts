@@ -10,7 +10,8 @@
 //   spawn       ExecProcess and OCI hooks: the workload is exec'd right away.
 //
 // Every pid created here is tracked by the reaper (reaper.ts), which delivers exits via onExit().
-import { dlopen, FFIType } from "bun:ffi";
+import { FFIType } from "bun:ffi";
+import { dlopenEmbedded } from "./embedded-lib.ts";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import soPath from "../../build/native/liblaunch.so" with { type: "file" };
@@ -51,22 +52,15 @@ function memfd(name: string, flags: number): number {
   return C.memfd_create(cstr(name), flags);
 }
 
-/** The launcher .so, dlopen'ed from a memfd: no TMPDIR needed, works from /$bunfs/ too. */
+/** The launcher .so (embedded, dlopen'ed from a memfd). */
 function loadLibrary() {
-  const bytes = readFileSync(soPath);
-  const fd = check("memfd_create(liblaunch.so)", memfd("liblaunch.so", MFD_CLOEXEC));
-  try {
-    writeAll(fd, bytes);
-    const lib = dlopen(`/proc/self/fd/${fd}`, {
-      kl_version: { args: [], returns: FFIType.i32 },
-      kl_launch: { args: [FFIType.ptr, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
-    });
-    const v = lib.symbols.kl_version();
-    if (v !== KL_VERSION) throw new Error(`liblaunch.so has version ${v}, expected ${KL_VERSION}: rebuild it`);
-    return lib.symbols;
-  } finally {
-    C.close(fd);
-  }
+  const lib = dlopenEmbedded(soPath, "liblaunch.so", {
+    kl_version: { args: [], returns: FFIType.i32 },
+    kl_launch: { args: [FFIType.ptr, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
+  });
+  const v = lib.symbols.kl_version();
+  if (v !== KL_VERSION) throw new Error(`liblaunch.so has version ${v}, expected ${KL_VERSION}: rebuild it`);
+  return lib.symbols;
 }
 
 /** The gate in a sealed, executable memfd, kept open for the agent's lifetime. Sealing matters:

@@ -3,35 +3,27 @@
 // embedded like liblaunch.so) reads the NETLINK_KOBJECT_UEVENT socket (group 1) in its own
 // thread and writes every kernel datagram as a frame (u32 LE length + bytes) into a pipe; this
 // file starts that thread and cuts the pipe's bytes back into datagrams.
-import { dlopen, FFIType } from "bun:ffi";
-import { readFileSync } from "node:fs";
+import { FFIType } from "bun:ffi";
+import { dlopenEmbedded } from "./embedded-lib.ts";
 import soPath from "../../build/native/libuevent.so" with { type: "file" };
-import { C, check, cstr } from "./libc.ts";
+import { C } from "./libc.ts";
 import { SysError } from "./errno.ts";
-import { closeFd, pipe, setNonBlocking, setPipeSize, writeAll } from "./pipe.ts";
+import { closeFd, pipe, setNonBlocking, setPipeSize } from "./pipe.ts";
 
 const KU_VERSION = 1;
-const MFD_CLOEXEC = 1;
 /** Socket receive buffer: absorbs a burst while the pipe is full (Kata's udev-less agents use
  *  similar sizes; the kernel caps it without CAP_NET_ADMIN). */
 const RCVBUF = 8 << 20;
 const PIPE_BYTES = 1 << 20;
 
 function loadLibrary() {
-  const bytes = readFileSync(soPath);
-  const fd = check("memfd_create(libuevent.so)", C.memfd_create(cstr("libuevent.so"), MFD_CLOEXEC));
-  try {
-    writeAll(fd, bytes);
-    const lib = dlopen(`/proc/self/fd/${fd}`, {
-      ku_version: { args: [], returns: FFIType.i32 },
-      ku_start: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-    });
-    const v = lib.symbols.ku_version();
-    if (v !== KU_VERSION) throw new Error(`libuevent.so has version ${v}, expected ${KU_VERSION}: rebuild it`);
-    return lib.symbols;
-  } finally {
-    C.close(fd);
-  }
+  const lib = dlopenEmbedded(soPath, "libuevent.so", {
+    ku_version: { args: [], returns: FFIType.i32 },
+    ku_start: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  });
+  const v = lib.symbols.ku_version();
+  if (v !== KU_VERSION) throw new Error(`libuevent.so has version ${v}, expected ${KU_VERSION}: rebuild it`);
+  return lib.symbols;
 }
 
 let lib: ReturnType<typeof loadLibrary> | undefined;
