@@ -7,22 +7,10 @@
 # the image boots the agent as PID 1 and a container runs from it. Knobs: vmtest.root_dax=1 (the
 # root must be mounted with DAX), vmtest.wait=SECONDS, vmtest.bench=1 (first Check and memory
 # only, then power off: the bench's boots use it for the initrd too, started by pre-init.sh).
-CTL="/sbin/kata-agent-ctl"
-SERVER="vsock://1:1024"
 BUNDLE=/vmtest/bundle
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-
-tries=0
-until [ -r /proc/cmdline ]; do
-	tries=$((tries + 1))
-	if [ $tries -gt 600 ]; then echo "VMTEST proc_mounted fail /proc not mounted after 60s"; exit 1; fi
-	sleep 0.1
-done
-param() { for word in $(cat /proc/cmdline); do case "$word" in "$1="*) echo "${word#*=}"; return ;; esac; done; echo "$2"; }
+. /vmtest/guest-lib.sh
+wait_for_proc
 WAIT_SECS="$(param vmtest.wait 90)"
-report() { name="$1"; status="$2"; shift 2; echo "VMTEST $name $status $*"; }
-oneline() { tr '\n' ' ' | cut -c1-400; }
-ctl() { timeout 60 $CTL connect --server-address "$SERVER" "$@"; }
 poweroff_now() { echo "VMTEST guest_script_done_uptime=$(cut -d' ' -f1 /proc/uptime)"; sync; poweroff -f; }
 
 # 1. First Check with the static client (it polls every 5 ms): the host times this marker.
