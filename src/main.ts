@@ -1,7 +1,7 @@
 // The one binary: the agent, or agent-ctl when invoked as `kata-agent-ctl` (a link) or as
 // `kata-agent ctl …`; `kata-agent vsock-cat CID PORT` is a tiny vsock client for guests.
 // Each mode loads only its own modules (start-up time matters: the agent is on the VM's boot
-// path). No top-level await: --bytecode builds a CommonJS bundle.
+// path): build.ts splits every dynamic import() into its own chunk.
 import { basename } from "node:path";
 
 async function main(): Promise<void> {

@@ -18,7 +18,8 @@ export type SandboxStorageRequest = Omit<SandboxStorageInput, "sandboxId" | "hot
 
 export interface SandboxOptions {
   log: Logger;
-  cgroupVersion: 1 | 2;
+  /** Or how to find it on first use: the agent leaves reading mountinfo out of its start-up. */
+  cgroupVersion: 1 | 2 | (() => 1 | 2);
   pipeSize: number;
   /** Only an agent that owns the VM (PID 1) changes the machine's hostname. */
   ownsMachine: boolean;
@@ -129,10 +130,17 @@ export class Sandbox {
     await loadKernelModules(list, this.opts.log);
   }
 
+  private resolvedCgroupVersion: 1 | 2 | undefined;
+
+  private cgroupVersion(): 1 | 2 {
+    const v = this.opts.cgroupVersion;
+    return (this.resolvedCgroupVersion ??= typeof v === "function" ? v() : v);
+  }
+
   private env(pod: PodNamespaces, sandboxPidns: boolean, first: boolean): ContainerEnv {
     return {
       log: this.opts.log.child({ subsystem: "container" }),
-      cgroupVersion: this.opts.cgroupVersion,
+      cgroupVersion: this.cgroupVersion(),
       pipeSize: this.opts.pipeSize,
       sandboxPidns: pod.pidnsFor(sandboxPidns, first),
       sharedNamespaces: pod.shared(),
