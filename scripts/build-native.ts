@@ -3,7 +3,9 @@
 //                 src/sys/launcher.ts
 //   kata-gate     the static start gate (src/sys/native/gate.c), exec'd from a sealed memfd
 //   libuevent.so  the uevent reader thread (src/sys/native/uevent.c), dlopen'ed by src/sys/uevent-socket.ts
-// Both get embedded in the compiled agent. `ensureNative()` rebuilds only what is older than any of
+//   libreadiness.so  the epoll thread for container output fds (src/sys/native/readiness.c),
+//                 dlopen'ed by src/sys/readiness.ts
+// All of them get embedded in the compiled agent. `ensureNative()` rebuilds only what is older than any of
 // its sources (every file under a directory target, headers included, and the directories
 // themselves so that an added or removed file counts); the test preload and build.ts call it;
 // `bun scripts/build-native.ts` forces a rebuild.
@@ -61,6 +63,18 @@ const targets: Target[] = [
       "pthread_attr_setstacksize", "pthread_sigmask", "pthread_self", "pthread_setname_np", "sigfillset", "__errno_location", "memset",
       "__cxa_finalize", "_ITM_deregisterTMCloneTable", "_ITM_registerTMCloneTable", "__gmon_start__"],
     exported: ["ku_start", "ku_version"],
+  },
+  {
+    out: "libreadiness.so",
+    src: "readiness.c",
+    // Like libuevent.so: libc-linked, its code runs only in its own thread (rd_ctl on Bun's).
+    args: ["-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-fvisibility=hidden", "-Wl,--build-id=none",
+      "-Wl,-z,noexecstack", "-Wl,-z,now"],
+    allowedUndefined: ["epoll_create1", "epoll_ctl", "epoll_wait", "close", "write", "malloc", "free",
+      "pthread_create", "pthread_attr_init", "pthread_attr_destroy", "pthread_attr_setdetachstate",
+      "pthread_attr_setstacksize", "pthread_sigmask", "pthread_setname_np", "sigfillset", "__errno_location",
+      "__cxa_finalize", "_ITM_deregisterTMCloneTable", "_ITM_registerTMCloneTable", "__gmon_start__"],
+    exported: ["rd_ctl", "rd_start", "rd_version"],
   },
 ];
 

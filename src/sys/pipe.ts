@@ -50,3 +50,17 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
     off += retry(`write(${fd})`, () => C.write(fd, ptr(bytes, off), bytes.length - off));
   }
 }
+
+const EAGAIN = 11;
+
+/** One read(2) from a non-blocking fd into `buf` (backed by its own ArrayBuffer): the bytes read,
+ *  0 at end of file, or -1 when nothing is waiting (EAGAIN). EINTR is retried; other errors throw. */
+export function readSome(fd: number, buf: Uint8Array): number {
+  for (;;) {
+    const n = C.read(fd, ptr(buf), buf.length);
+    if (n >= 0) return n;
+    const e = errno();
+    if (e === EAGAIN) return -1;
+    if (e !== EINTR) throw new SysError(`read(${fd})`, e);
+  }
+}

@@ -25,6 +25,12 @@ describe.skipIf(!isRoot)("pipe ends are released", () => {
   });
 
   test("StartContainer after the gate died, then RemoveContainer", async () => {
+    // One container first: the agent's readiness thread (and its two pipes) starts with the first
+    // output stream and stays for the agent's life; it is not a container's pipe.
+    cids.add("warm");
+    await rpc(h.c, "CreateContainer", { container_id: "warm", exec_id: "", OCI: h.spec(["true"], { cid: "warm" }) });
+    await rpc(h.c, "RemoveContainer", { container_id: "warm", timeout: 5 });
+    cids.delete("warm");
     await settle();
     const before = pipes();
     for (let i = 0; i < 5; i++) {
