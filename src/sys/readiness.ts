@@ -49,7 +49,11 @@ export class ReadinessHub {
     private readonly stopW: number,
     notifyR: number,
   ) {
-    void this.dispatch(Bun.file(notifyR).stream());
+    void this.dispatch(Bun.file(notifyR).stream()).finally(() => {
+      // The thread ended (stop(), or epoll failed): later streams get a new hub.
+      this.stopped = true;
+      if (hub === this) hub = undefined;
+    });
   }
 
   static start(): ReadinessHub {
