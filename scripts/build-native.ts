@@ -25,6 +25,8 @@ interface Target {
   allowedUndefined: string[];
   /** Defined dynamic symbols it must export, and nothing else (checked with nm -D). */
   exported: string[];
+  /** Headers next to a single-file source that it includes (a change rebuilds it). */
+  headers?: string[];
 }
 
 const targets: Target[] = [
@@ -54,6 +56,7 @@ const targets: Target[] = [
   {
     out: "libuevent.so",
     src: "uevent.c",
+    headers: ["agent-thread.h"],
     // An ordinary libc-linked library (its code runs in its own thread of the agent, never in a
     // vfork child).
     args: ["-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-fvisibility=hidden", "-Wl,--build-id=none",
@@ -67,12 +70,13 @@ const targets: Target[] = [
   {
     out: "libreadiness.so",
     src: "readiness.c",
+    headers: ["agent-thread.h"],
     // Like libuevent.so: libc-linked, its code runs only in its own thread (rd_ctl on Bun's).
     args: ["-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-fvisibility=hidden", "-Wl,--build-id=none",
       "-Wl,-z,noexecstack", "-Wl,-z,now"],
     allowedUndefined: ["epoll_create1", "epoll_ctl", "epoll_wait", "close", "write", "malloc", "free",
       "pthread_create", "pthread_attr_init", "pthread_attr_destroy", "pthread_attr_setdetachstate",
-      "pthread_attr_setstacksize", "pthread_sigmask", "pthread_setname_np", "sigfillset", "__errno_location",
+      "pthread_attr_setstacksize", "pthread_sigmask", "pthread_self", "pthread_setname_np", "sigfillset", "__errno_location",
       "__cxa_finalize", "_ITM_deregisterTMCloneTable", "_ITM_registerTMCloneTable", "__gmon_start__"],
     exported: ["rd_ctl", "rd_start", "rd_version"],
   },
@@ -94,7 +98,8 @@ function sources(t: Target): string[] {
 
 function newestInput(t: Target): number {
   const src = join(srcDir, t.src);
-  return existsSync(src) ? Math.max(...walk(src).map(mtime)) : Infinity; // missing: let gcc say so
+  const headers = (t.headers ?? []).map((h) => join(srcDir, h));
+  return existsSync(src) ? Math.max(...walk(src).map(mtime), ...headers.map(mtime)) : Infinity; // missing: let gcc say so
 }
 
 function run(cmd: string[]): string {

@@ -23,6 +23,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "agent-thread.h"
+
 #define RD_VERSION 1
 #define MAX_EVENTS 64
 /* The stop pipe's token: never handed out by the agent (tokens start at 1). */
@@ -37,21 +39,9 @@ struct poller {
   int ep, out, stop;
 };
 
-static int write_all(int fd, const unsigned char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 static void *run(void *arg) {
   struct poller *p = arg;
+  pthread_setname_np(pthread_self(), "kata-readiness"); /* visible in /proc/PID/task/TID/comm */
   struct epoll_event ev[MAX_EVENTS];
   unsigned char tokens[MAX_EVENTS * 4];
   for (;;) {
@@ -105,24 +95,12 @@ RD_EXPORT int rd_start(int out_fd, int stop_fd) {
     return -e;
   }
   int ep = p->ep;
-  sigset_t all, old;
-  sigfillset(&all);
-  /* The thread inherits this mask: block everything before creating it, restore after. */
-  pthread_sigmask(SIG_BLOCK, &all, &old);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 64 * 1024);
-  pthread_t th;
-  int rc = pthread_create(&th, &attr, run, p);
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  int rc = start_helper_thread(run, p);
   if (rc != 0) {
     close(p->ep);
     free(p);
     return -rc;
   }
-  pthread_setname_np(th, "kata-readiness");
   return ep;
 }
 

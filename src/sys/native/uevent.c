@@ -22,6 +22,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "agent-thread.h"
+
 #define KU_VERSION 1
 #define GROUP_KERNEL 1
 /* The kernel's uevent buffer is 2 KiB of environment plus "action@devpath"; leave room. */
@@ -35,19 +37,6 @@ struct reader {
   int sock, out, stop;
   unsigned char frame[4 + MAX_EVENT];
 };
-
-static int write_all(int fd, const unsigned char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
 
 /* One frame: length header and payload in one write when they fit in the pipe. */
 static int put_frame(int fd, unsigned char *frame, size_t len) {
@@ -128,17 +117,7 @@ KU_EXPORT int ku_start(int out_fd, int stop_fd, int rcvbuf) {
   r->sock = sock;
   r->out = out_fd;
   r->stop = stop_fd;
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &old); /* the thread inherits the full mask */
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 64 * 1024);
-  pthread_t t;
-  int rc = pthread_create(&t, &attr, run, r);
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, 0);
+  int rc = start_helper_thread(run, r);
   if (rc != 0) {
     free(r);
     close(sock);
