@@ -5,12 +5,11 @@
 // (build.ts splits every dynamic import() into its own chunk): start-to-ready −0.34 ms, paired,
 // 12 rounds × 10 starts. The other modes pay for it (`--version` 3.7 → 5.8 ms) and load their
 // own modules on demand; everything the agent serves RPCs with stays lazy (test/unit/startup-imports).
-import { basename } from "node:path";
 import { agentMain } from "./agent.ts";
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const invokedAs = basename(process.argv0);
+  const invokedAs = process.argv0.slice(process.argv0.lastIndexOf("/") + 1);
   if (argv[0] === "vsock-cat") {
     const { vsockCatMain } = await import("./tools/vsock-cat.ts");
     process.exit(await vsockCatMain(argv.slice(1))); // stdin may still be open

@@ -2,7 +2,7 @@
 // controller or per co-mounted group such as "cpu,cpuacct"), cgroup v2 (one unified mount), or
 // both ("hybrid", systemd's layout: v1 controllers plus a cgroup2 mount at /sys/fs/cgroup/unified).
 import { parseMountinfo } from "../sys/mountinfo.ts";
-import { readFileSync } from "node:fs";
+import { readTextFile } from "../sys/file.ts";
 
 /** The v1 controllers the managers know how to drive (others, e.g. rdma or misc, are left alone). */
 export const V1_CONTROLLERS = [
@@ -67,8 +67,8 @@ let cached: CgroupLayout | undefined;
  * re-reading mountinfo on every create/remove was a measurable part of a container's lifecycle.
  */
 export function detectLayout(mountinfoPath = "/proc/self/mountinfo"): CgroupLayout {
-  if (mountinfoPath !== "/proc/self/mountinfo") return parseCgroupMounts(readFileSync(mountinfoPath, "utf8"));
-  cached ??= parseCgroupMounts(readFileSync(mountinfoPath, "utf8"));
+  if (mountinfoPath !== "/proc/self/mountinfo") return parseCgroupMounts(readTextFile(mountinfoPath));
+  cached ??= parseCgroupMounts(readTextFile(mountinfoPath));
   return cached;
 }
 

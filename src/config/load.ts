@@ -7,7 +7,7 @@
 // Kata fails to start on an unreadable file; we do that only for `--config` outside init mode
 // (`fatal`). As PID 1, exiting would panic the kernel, so problems are logged, the bad values
 // keep their defaults, and an unusable agent.config_file falls back to the cmdline options.
-import { readFileSync } from "node:fs";
+import { readTextFile } from "../sys/file.ts";
 import type { AgentConfig, Problem } from "./types.ts";
 import { defaultConfig, makeProblem } from "./types.ts";
 import { parseCmdline } from "./cmdline.ts";
@@ -103,7 +103,7 @@ type Read = { ok: true; text: string } | { ok: false; problem: Problem };
 
 function readText(path: string, what: string): Read {
   try {
-    return { ok: true, text: readFileSync(path, "utf8") };
+    return { ok: true, text: readTextFile(path) };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e));
     return { ok: false, problem: makeProblem(path, "", `cannot read ${what}: ${code}`) };

@@ -22,6 +22,8 @@ export const libc = dlopen("libc.so.6", {
   dup: { args: [i32], returns: i32 },
   dup3: { args: [i32, i32, i32], returns: i32 },
   open: { args: [P, i32, u32], returns: i32 },
+  statx: { args: [i32, P, i32, u32, P], returns: i32 },
+  unlink: { args: [P], returns: i32 },
   socket: { args: [i32, i32, i32], returns: i32 },
   bind: { args: [i32, P, u32], returns: i32 },
   listen: { args: [i32, i32], returns: i32 },

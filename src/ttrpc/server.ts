@@ -6,9 +6,9 @@
 // INVALID_ARGUMENT (Kata's Rust agent), unknown method = UNIMPLEMENTED, bad envelope / even or reused
 // stream id / data frame = INVALID_ARGUMENT, oversize frame = RESOURCE_EXHAUSTED after its body
 // was skipped, timeout_nano = DEADLINE_EXCEEDED when it passes.
-import { lstatSync, unlinkSync } from "node:fs";
 import type { Socket, SocketHandler } from "bun";
 import { log as rootLog, type Logger } from "../log/logger.ts";
+import { removeStaleSocket } from "../sys/file.ts";
 import { setSendBuffer, vsockListen } from "../sys/socket.ts";
 import { formatAddress, parseAddress, type Address } from "./address.ts";
 import type { CallContext, Handler } from "./call.ts";
@@ -132,7 +132,7 @@ export class TtrpcServer implements ConnectionHost {
       : formatAddress(addr);
     const stop = () => {
       listener.stop(false);
-      if (addr.kind === "unix") removeSocketFile(addr.path);
+      if (addr.kind === "unix") removeStaleSocket(addr.path);
     };
     this.listening.push({ address: addr, text, stop });
     this.log.info("ttrpc server listening", { address: text });
@@ -144,7 +144,7 @@ export class TtrpcServer implements ConnectionHost {
       switch (addr.kind) {
         case "unix":
           // A socket file left by an earlier run would make bind fail with EADDRINUSE.
-          removeSocketFile(addr.path);
+          removeStaleSocket(addr.path);
           return Bun.listen<ServerConnection>({ unix: addr.path, socket }) as Listener;
         case "abstract":
           return Bun.listen<ServerConnection>({ unix: `\0${addr.name}`, socket }) as Listener;
@@ -191,13 +191,6 @@ export class TtrpcServer implements ConnectionHost {
   }
 }
 
-function removeSocketFile(path: string): void {
-  try {
-    if (lstatSync(path).isSocket()) unlinkSync(path);
-  } catch {
-    // Absent: nothing to remove.
-  }
-}
 
 /**
  * Answers of up to 4 MiB (ReadStdout) leave in one write instead of trickling through the default

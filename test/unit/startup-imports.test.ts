@@ -47,4 +47,13 @@ describe("start-up imports", () => {
     const eager = [...graph].filter((f) => lazyOnly.some((re) => re.test(f)));
     expect(eager).toEqual([]);
   });
+
+  test("node:fs and node:path are not loaded before ready (standalone agent)", () => {
+    // Loading node:fs is ~0.75 ms of start-to-ready (docs/PERFORMANCE.md): the start-up path reads
+    // its files through src/sys/file.ts. Besides the static graph, the modules loaded on the way
+    // to "ready": the TOML reader (required with --config) and the uevent listener (armed).
+    const early = [graph, staticGraph("src/config/toml.ts"), staticGraph("src/device/uevent-listener.ts")];
+    const loaders = early.flatMap((g) => [...g]).filter((f) => f === "node:fs" || f === "node:path");
+    expect(loaders).toEqual([]);
+  });
 });

@@ -1,0 +1,82 @@
+// src/sys/file.ts: the libc file reads and stale-socket removal the start-up path uses instead of
+// node:fs.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readTextFile, removeStaleSocket } from "../../src/sys/file.ts";
+import { SysError } from "../../src/sys/errno.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "sys-file-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function thrown(f: () => unknown): SysError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof SysError) return e;
+    throw e;
+  }
+  throw new Error("did not throw");
+}
+
+describe("readTextFile", () => {
+  test("reads UTF-8 text, also across the 64 KiB read size", () => {
+    const small = join(dir, "small.toml");
+    writeFileSync(small, 'server_addr = "vsock://-1:1024" # é\n');
+    expect(readTextFile(small)).toBe('server_addr = "vsock://-1:1024" # é\n');
+    const big = join(dir, "big.txt");
+    // 200 KiB with a two-byte character straddling the first chunk boundary.
+    const text = "a".repeat(65535) + "é" + "b".repeat(200 * 1024);
+    writeFileSync(big, text);
+    expect(readTextFile(big)).toBe(text);
+    writeFileSync(join(dir, "empty"), "");
+    expect(readTextFile(join(dir, "empty"))).toBe("");
+  });
+
+  test("reads /proc files (size 0 in stat) completely", () => {
+    const text = readTextFile("/proc/self/mountinfo");
+    expect(text.split("\n").length).toBeGreaterThan(2);
+    expect(text.endsWith("\n")).toBe(true);
+  });
+
+  test("errors carry the errno name as code, like node:fs", () => {
+    expect(thrown(() => readTextFile(join(dir, "missing"))).code).toBe("ENOENT");
+    expect(thrown(() => readTextFile(dir)).code).toBe("EISDIR");
+  });
+
+  test("stops at the limit instead of growing without bound", () => {
+    const e = thrown(() => readTextFile("/dev/zero", 1 << 20));
+    expect(e.code).toBe("EFBIG");
+    expect(e.message).toContain("/dev/zero");
+  });
+});
+
+describe("removeStaleSocket", () => {
+  test("removes a unix socket file (a previous agent's)", () => {
+    const path = join(dir, "old.sock");
+    const l = Bun.listen({ unix: path, socket: { data() {} } });
+    try {
+      expect(existsSync(path)).toBe(true);
+      removeStaleSocket(path);
+      expect(existsSync(path)).toBe(false);
+    } finally {
+      l.stop(true);
+    }
+  });
+
+  test("leaves a regular file, a symlink to a socket and a missing path alone", () => {
+    const file = join(dir, "not-a-socket");
+    writeFileSync(file, "keep");
+    removeStaleSocket(file);
+    expect(readTextFile(file)).toBe("keep");
+    const sock = join(dir, "target.sock");
+    const l = Bun.listen({ unix: sock, socket: { data() {} } });
+    const link = join(dir, "link.sock");
+    symlinkSync(sock, link);
+    removeStaleSocket(link);
+    expect(existsSync(link)).toBe(true);
+    l.stop(true);
+    expect(() => removeStaleSocket(join(dir, "missing.sock"))).not.toThrow();
+  });
+});
