@@ -1,19 +1,12 @@
 // The TOML configuration file (`--config FILE` or `agent.config_file=FILE`), keys as in Kata's
-// AgentConfigBuilder: every key optional, absent keys keep their defaults. Each key's value is
-// checked by its own valibot schema so a problem names the key. Unknown keys are warnings
-// (Kata ignores them silently).
-import * as v from "valibot";
+// AgentConfigBuilder: every key optional, absent keys keep their defaults. A value of the right
+// type that its rule accepts is taken here; any other goes through the key's own valibot schema
+// (toml-schemas.ts, loaded only then: ~0.6 ms of start-up), so a problem names the key. Unknown
+// keys are warnings (Kata ignores them silently).
 import type { AgentConfig, Problem } from "./types.ts";
 import { defaultConfig, makeProblem } from "./types.ts";
 import type { Parsed } from "./values.ts";
-import {
-  checkPipeSize,
-  checkServerAddr,
-  checkVport,
-  parseLogLevel,
-  parseTimeoutText,
-  timeoutFromSeconds,
-} from "./values.ts";
+import { checkPipeSize, checkServerAddr, checkVport, parseLogLevel, parseTimeoutText, timeoutFromSeconds } from "./values.ts";
 import { buildAllowList } from "./endpoints.ts";
 import { KNOWN_REQUEST_NAMES } from "./request-names.ts";
 
@@ -23,73 +16,48 @@ export interface TomlResult {
   warnings: Problem[];
 }
 
-/** Runs one of our value rules inside a valibot pipe, turning its reason into an issue. */
-function rule<TIn, TOut>(check: (input: TIn) => Parsed<TOut>) {
-  return v.rawTransform<TIn, TOut>(({ dataset, addIssue, NEVER }) => {
-    const r = check(dataset.value);
-    if (r.ok) return r.value;
-    addIssue({ message: r.reason });
-    return NEVER;
-  });
-}
-
-const Bool = v.boolean("is not a boolean (true or false)");
-const Integer = v.number("is not a number");
-
-/** Rust's Duration as serde writes it in TOML: `{ secs = 3, nanos = 0 }`. */
-const SerdeDuration = v.strictObject(
-  {
-    secs: v.pipe(Integer, v.integer("is not a whole number"), v.minValue(0, "must not be negative")),
-    nanos: v.optional(
-      v.pipe(Integer, v.integer("is not a whole number"), v.minValue(0, "must not be negative"), v.maxValue(999_999_999, "must be below 1e9")),
-      0,
-    ),
-  },
-  "must be a table { secs = N, nanos = N }",
-);
-
-/** hotplug_timeout: integer seconds, a Go duration string, or Kata's serde table. */
-function parseTimeoutValue(value: unknown): Parsed<number> {
-  if (typeof value === "number") return timeoutFromSeconds(value);
-  if (typeof value === "string") return parseTimeoutText(value);
-  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-    const r = v.safeParse(SerdeDuration, value);
-    if (!r.success) return { ok: false, reason: `is not a duration: ${r.issues[0].message}` };
-    const ms = r.output.secs * 1000 + r.output.nanos / 1e6;
-    return ms > 0 ? parseTimeoutText(`${ms}ms`) : { ok: false, reason: "must be greater than zero" };
-  }
-  return { ok: false, reason: "is not a timeout (whole seconds, a Go duration string like \"10s\", or { secs = N, nanos = N })" };
-}
-
-// Entries are checked one by one below, so one bad entry does not void the whole list.
-const Endpoints = v.looseObject(
-  { allowed: v.array(v.unknown(), "is not a list of request names") },
-  "must be a table with allowed = [ ... ]",
-);
-
 type Apply = (config: AgentConfig, value: never) => void;
+/** Settles the common case without valibot: the value, or undefined to let the key's schema
+ *  (toml-schemas.ts) decide and word the problem. It must accept exactly what the schema accepts. */
+type Fast = (value: unknown) => Parsed<unknown> | undefined;
 interface KeyRule {
-  schema: v.GenericSchema<unknown, unknown>;
+  fast: Fast;
   apply: Apply;
 }
 
-const key = <T>(schema: v.GenericSchema<unknown, T>, apply: (c: AgentConfig, value: T) => void): KeyRule => ({
-  schema,
+const key = <T>(fast: (value: unknown) => Parsed<T> | undefined, apply: (c: AgentConfig, value: T) => void): KeyRule => ({
+  fast,
   apply: apply as Apply,
 });
 
+const okOrSchema = <T>(r: Parsed<T>): Parsed<T> | undefined => (r.ok ? r : undefined);
+const bool = (value: unknown): Parsed<boolean> | undefined => (typeof value === "boolean" ? { ok: true, value } : undefined);
+/** valibot's number(): any number but NaN; then our rule. */
+const int = (check: (n: number) => Parsed<number>) => (value: unknown) =>
+  typeof value === "number" && !Number.isNaN(value) ? okOrSchema(check(value)) : undefined;
+const str = <T>(check: (s: string) => Parsed<T>) => (value: unknown) => (typeof value === "string" ? okOrSchema(check(value)) : undefined);
+/** hotplug_timeout's seconds and duration strings; its serde table form goes to the schema. */
+const timeout = (value: unknown): Parsed<number> | undefined =>
+  typeof value === "number" ? okOrSchema(timeoutFromSeconds(value)) : typeof value === "string" ? okOrSchema(parseTimeoutText(value)) : undefined;
+
 const KEYS: Readonly<Record<string, KeyRule>> = {
-  debug_console: key(Bool, (c, b) => (c.debugConsole = b)),
-  dev_mode: key(Bool, (c, b) => (c.devMode = b)),
-  log_level: key(v.pipe(v.string("is not a string"), rule(parseLogLevel)), (c, l) => (c.logLevel = l)),
-  hotplug_timeout: key(v.pipe(v.unknown(), rule(parseTimeoutValue)), (c, ms) => (c.hotplugTimeoutMs = ms)),
-  debug_console_vport: key(v.pipe(Integer, rule(checkVport)), (c, p) => (c.debugConsoleVport = p)),
-  log_vport: key(v.pipe(Integer, rule(checkVport)), (c, p) => (c.logVport = p)),
-  container_pipe_size: key(v.pipe(Integer, rule(checkPipeSize)), (c, n) => (c.containerPipeSize = n)),
-  server_addr: key(v.pipe(v.string("is not a string"), rule(checkServerAddr)), (c, a) => (c.serverAddr = a)),
-  unified_cgroup_hierarchy: key(Bool, (c, b) => (c.unifiedCgroupHierarchy = b)),
-  tracing: key(Bool, (c, b) => (c.tracing = b)),
+  debug_console: key(bool, (c, b) => (c.debugConsole = b)),
+  dev_mode: key(bool, (c, b) => (c.devMode = b)),
+  log_level: key(str(parseLogLevel), (c, l) => (c.logLevel = l)),
+  hotplug_timeout: key(timeout, (c, ms) => (c.hotplugTimeoutMs = ms)),
+  debug_console_vport: key(int(checkVport), (c, p) => (c.debugConsoleVport = p)),
+  log_vport: key(int(checkVport), (c, p) => (c.logVport = p)),
+  container_pipe_size: key(int(checkPipeSize), (c, n) => (c.containerPipeSize = n)),
+  server_addr: key(str(checkServerAddr), (c, a) => (c.serverAddr = a)),
+  unified_cgroup_hierarchy: key(bool, (c, b) => (c.unifiedCgroupHierarchy = b)),
+  tracing: key(bool, (c, b) => (c.tracing = b)),
 };
+
+/** The schemas, loaded on the first value the fast path leaves to them. A synchronous require,
+ *  because parsing the configuration is synchronous. */
+function schemas(): typeof import("./toml-schemas.ts") {
+  return require("./toml-schemas.ts") as typeof import("./toml-schemas.ts");
+}
 
 /** Keys Kata's AgentConfigBuilder knows that this agent does not implement. */
 const KATA_ONLY_KEYS = new Set([
@@ -108,7 +76,7 @@ const KATA_ONLY_KEYS = new Set([
 ]);
 
 /** "a.b[2]" from a valibot issue path, for messages about nested values. */
-function issueKey(base: string, issue: v.BaseIssue<unknown>): string {
+function issueKey(base: string, issue: import("./toml-schemas.ts").BaseIssue<unknown>): string {
   let k = base;
   for (const item of issue.path ?? []) {
     k += typeof item.key === "number" ? `[${item.key}]` : `.${String(item.key)}`;
@@ -147,6 +115,10 @@ function parseDocument(text: string, fileName: string): { doc?: Record<string, u
   }
 }
 
+function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** Parses a TOML config file's text; `fileName` names it in messages. */
 export function parseTomlConfig(
   text: string,
@@ -167,19 +139,25 @@ export function parseTomlConfig(
         problems.push(makeProblem(fileName, name, 'has no allowed = [ ... ] list; every request stays allowed'));
         continue;
       }
-      const r = v.safeParse(Endpoints, value);
-      if (!r.success) {
-        for (const issue of r.issues) {
-          const k = issueKey(name, issue);
-          problems.push(makeProblem(fileName, k, issue.message, issue.input));
+      // A table with an `allowed` list is what the schema accepts; anything else is its to word.
+      let table = value as { allowed: unknown[] } & Record<string, unknown>;
+      if (!isTable(value) || !Array.isArray(value.allowed)) {
+        const s = schemas();
+        const r = s.safeParse(s.Endpoints, value);
+        if (!r.success) {
+          for (const issue of r.issues) {
+            const k = issueKey(name, issue);
+            problems.push(makeProblem(fileName, k, issue.message, issue.input));
+          }
+          continue;
         }
-        continue;
+        table = r.output;
       }
-      for (const extra of Object.keys(r.output)) {
+      for (const extra of Object.keys(table)) {
         if (extra !== "allowed") warnings.push(makeProblem(fileName, `endpoints.${extra}`, "is not a known key; ignored"));
       }
       const names: string[] = [];
-      r.output.allowed.forEach((entry, i) => {
+      table.allowed.forEach((entry, i) => {
         if (typeof entry === "string") names.push(entry);
         else problems.push(makeProblem(fileName, `endpoints.allowed[${i}]`, "is not a request name (a string)", entry));
       });
@@ -197,7 +175,13 @@ export function parseTomlConfig(
       warnings.push(makeProblem(fileName, name, reason));
       continue;
     }
-    const r = v.safeParse(keyRule.schema, value);
+    const fast = keyRule.fast(value);
+    if (fast?.ok) {
+      keyRule.apply(config, fast.value as never);
+      continue;
+    }
+    const s = schemas();
+    const r = s.safeParse(s.KEY_SCHEMAS[name]!, value);
     if (r.success) keyRule.apply(config, r.output as never);
     else problems.push(makeProblem(fileName, issueKey(name, r.issues[0]), r.issues[0].message, r.issues[0].input));
   }

@@ -205,3 +205,30 @@ test("Kata's all-endpoints sample loads unchanged: foreign request names are war
   expect(r.config.endpoints.allowed?.size).toBe(30);
   expect(r.config.devMode).toBe(true);
 });
+
+describe("the fast path takes exactly what each key's valibot schema takes", () => {
+  // toml.ts settles values of the right type without valibot; everything must come out as the
+  // schema alone would decide it: the same value, or a problem with the schema's message.
+  const { KEY_SCHEMAS, safeParse } = require("../../src/config/toml-schemas.ts") as typeof import("../../src/config/toml-schemas.ts");
+  const values = ["true", "false", "0", "1", "-1", "1024", "1025", "4294967295", "1.5", "nan", "inf", "1048576", "2147483648",
+    '"x"', '""', '"debug"', '"WARN"', '"10s"', '"0s"', '"1m30s"', '"7"', '"vsock://-1:1024"', '"vsock://8:2048"', '"unix:///run/a.sock"',
+    '"unix://"', '"tcp://1.2.3.4:5"', "[]", "[1]", "{ secs = 2 }", "{ secs = 0 }", "{ secs = -1 }", "{ nanos = 5 }", "{}"];
+  const FIELD: Record<string, keyof AgentConfig> = {
+    debug_console: "debugConsole", dev_mode: "devMode", log_level: "logLevel", hotplug_timeout: "hotplugTimeoutMs",
+    debug_console_vport: "debugConsoleVport", log_vport: "logVport", container_pipe_size: "containerPipeSize",
+    server_addr: "serverAddr", unified_cgroup_hierarchy: "unifiedCgroupHierarchy", tracing: "tracing",
+  };
+  test("every key has a field here", () => expect(Object.keys(FIELD).sort()).toEqual(Object.keys(KEY_SCHEMAS).sort()));
+  const cases = Object.keys(KEY_SCHEMAS).flatMap((k) => values.map((val) => [k, val] as const));
+  test.each(cases)("%s = %s", (name, val) => {
+    const r = parseTomlConfig(`${name} = ${val}`, "c.toml");
+    const value = (Bun.TOML.parse(`v = ${val}`) as { v: unknown }).v;
+    const ref = safeParse(KEY_SCHEMAS[name]!, value);
+    if (ref.success) {
+      expect(r.problems).toEqual([]);
+      expect((r.config as unknown as Record<string, unknown>)[FIELD[name]!]).toEqual(ref.output);
+    } else {
+      expect(r.problems.map((p) => p.reason)).toEqual([ref.issues[0].message]);
+    }
+  });
+});
