@@ -155,13 +155,16 @@ describe.skipIf(missing({ [`image tools (${absent.join(", ")})`]: absent.length 
       for (const applet of ["sh", "awk", "wc"]) must(["ln", "-sf", "busybox", join(dir, "bin", applet)]);
       const agent = join(scratch, "count-proc.sh");
       const count = String.raw`awk '$2 == "/proc" && $3 == "proc"' /proc/mounts | wc -l`;
-      writeFileSync(agent, `#!/bin/sh\necho "agent argv0=$0 args=$* proc_mounts=$(${count})"\n`, { mode: 0o755 });
+      writeFileSync(agent, `#!/bin/sh\necho "agent argv0=$0 args=$* proc_mounts=$(${count}) dfg=$BUN_JSC_useDFGJIT"\n`, { mode: 0o755 });
       must([hookScript, dir, "--agent", agent, "--init", "yes", "--image", join(scratch, "shimroot.img")]);
       const inNs = (script: string) => must(["unshare", "-m", "--propagation", "private", "sh", "-c", script]);
       // Without /proc (how the kernel starts /sbin/init): the shim mounts it.
       expect(inNs(`chroot ${dir} /sbin/init vsock-cat 1 1026`)).toContain("agent argv0=/sbin/kata-agent args=vsock-cat 1 1026 proc_mounts=1");
       // With /proc mounted (a later `/sbin/init vsock-cat …`): it stays one mount.
       expect(inNs(`mount -t proc proc ${dir}/proc && chroot ${dir} /sbin/init x`)).toContain("proc_mounts=1");
+      // The agent runs without the DFG JIT tier; a value already in the environment is kept.
+      expect(inNs(`env -u BUN_JSC_useDFGJIT chroot ${dir} /sbin/init x`)).toMatch(/dfg=0$/m);
+      expect(inNs(`BUN_JSC_useDFGJIT=1 chroot ${dir} /sbin/init x`)).toMatch(/dfg=1$/m);
     },
   );
 

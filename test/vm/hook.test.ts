@@ -76,6 +76,7 @@ describe("kata-agent-hook.sh, AGENT_INIT=no (systemd image)", () => {
     for (const line of [
       "StandardOutput=tty", "Type=simple", "ExecStart=/usr/bin/kata-agent", "LimitNOFILE=1073741824",
       "FailureAction=poweroff", "OOMScoreAdjust=-997", "ExecStop=/bin/sync ; /usr/bin/systemctl --force poweroff",
+      "Environment=BUN_JSC_useDFGJIT=0",
     ]) expect(service.split("\n")).toContain(line);
     const target = readFileSync(join(rootfs, "usr/lib/systemd/system/kata-containers.target"), "utf8").split("\n");
     expect(target).toContain("Requires=basic.target");
