@@ -10,6 +10,7 @@ import { installReaper, onExit, stopReaper, type ExitStatus } from "../../src/sy
 import { closeFd, pipe, setNonBlocking } from "../../src/sys/pipe.ts";
 import { C, cstr } from "../../src/sys/libc.ts";
 import { makeBusyboxRootfs } from "../fixtures/busybox.ts";
+import { thrownAs } from "../helpers/thrown.ts";
 
 export const isRoot = process.getuid?.() === 0;
 export const MS = { RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8, BIND: 4096, REC: 16384, PRIVATE: 1 << 18, STRICTATIME: 1 << 24 };
@@ -100,15 +101,7 @@ export async function runInit(script: string, over: Partial<LaunchPlan> = {}): P
   return { out: await text, status };
 }
 
-export function launchError(f: () => unknown): LaunchError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof LaunchError) return e;
-    throw e;
-  }
-  throw new Error("expected a LaunchError");
-}
+export const launchError = (f: () => unknown): LaunchError => thrownAs(LaunchError, f);
 
 /** key=value lines of the workload's report. */
 export function parseReport(out: string): Map<string, string> {

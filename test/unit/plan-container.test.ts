@@ -10,6 +10,7 @@ import type { ISpec } from "../../src/container/oci-types.ts";
 import { planContainer, planExec, type ContainerPlanOptions } from "../../src/container/plan.ts";
 import { validateSpec } from "../../src/container/spec-validate.ts";
 import { SpecError } from "../../src/container/spec-error.ts";
+import { thrownAs } from "../helpers/thrown.ts";
 
 /** The planner takes validated specs only; validation errors come out here as they do in Container.create. */
 const plan_ = (s: ISpec, o: ContainerPlanOptions) => planContainer(validateSpec(s), o);
@@ -50,15 +51,7 @@ const opts = (extra: Partial<ContainerPlanOptions> = {}): ContainerPlanOptions =
 
 const spec = (args = ["sh", "-c", "echo hi"]): ISpec => minimalSpec({ rootfs, args });
 
-function specError(f: () => unknown): SpecError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SpecError) return e;
-    throw e;
-  }
-  throw new Error("expected a SpecError");
-}
+const specError = (f: () => unknown): SpecError => thrownAs(SpecError, f);
 
 describe("planContainer for runc's default spec", () => {
   const plan = () => plan_(spec(), opts());

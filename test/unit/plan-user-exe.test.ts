@@ -8,6 +8,7 @@ import { RootView } from "../../src/container/rootfs-view.ts";
 import { SpecError } from "../../src/container/spec-error.ts";
 import { parseGroup, parsePasswd, resolveUser } from "../../src/container/user.ts";
 import { validateProcess } from "../../src/container/spec-validate.ts";
+import { thrownAs } from "../helpers/thrown.ts";
 
 let base: string; // holds rootfs/ and outside/ (what an escaping symlink would reach)
 let rootfs: string;
@@ -65,15 +66,7 @@ afterAll(() => {
   rmSync(base, { recursive: true, force: true });
 });
 
-function specError(f: () => unknown): SpecError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SpecError) return e;
-    throw e;
-  }
-  throw new Error("expected a SpecError");
-}
+const specError = (f: () => unknown): SpecError => thrownAs(SpecError, f);
 
 describe("passwd/group parsing", () => {
   test("skips comments and malformed lines", () => {

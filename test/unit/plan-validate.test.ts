@@ -3,18 +3,11 @@ import { minimalSpec } from "../../src/ctl/oci-json.ts";
 import type { ISpec } from "../../src/container/oci-types.ts";
 import { SpecError } from "../../src/container/spec-error.ts";
 import { validateProcess, validateSpec } from "../../src/container/spec-validate.ts";
+import { thrownAs } from "../helpers/thrown.ts";
 
 const good = (): ISpec => minimalSpec({ rootfs: "/run/kata-containers/c1/rootfs", args: ["sh"] });
 
-function errorOf(f: () => void): SpecError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SpecError) return e;
-    throw e;
-  }
-  throw new Error("expected a SpecError, got none");
-}
+const errorOf = (f: () => unknown): SpecError => thrownAs(SpecError, f);
 
 describe("validateSpec accepts", () => {
   test("runc's default spec", () => {

@@ -6,19 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readTextFile, removeStaleSocket } from "../../src/sys/file.ts";
 import { SysError } from "../../src/sys/errno.ts";
+import { thrownAs } from "../helpers/thrown.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sys-file-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function thrown(f: () => unknown): SysError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SysError) return e;
-    throw e;
-  }
-  throw new Error("did not throw");
-}
+const thrown = (f: () => unknown): SysError => thrownAs(SysError, f);
 
 describe("readTextFile", () => {
   test("reads UTF-8 text, also across the 64 KiB read size", () => {
