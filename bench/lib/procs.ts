@@ -45,13 +45,21 @@ export function writeAgentConfig(dir: string, socket: string, extra = ""): strin
   return path;
 }
 
-/** `wrap`: a command the agent runs under, which must exec it (same pid), e.g. `ip netns exec NS`. */
-export async function startAgent(bin: string, dir: string, name = "agent", extraConfig = "", wrap: string[] = []): Promise<Server> {
+/** The environment a guest's agent gets from osbuilder-hook (its init shim and systemd unit add
+ *  it; osbuilder-hook/init-shim.c says why). The host rows run the binary without it unless a
+ *  row says "guest environment". */
+export const GUEST_ENV: Readonly<Record<string, string>> = { BUN_JSC_useDFGJIT: "0" };
+
+/** `wrap`: a command the agent runs under, which must exec it (same pid), e.g. `ip netns exec NS`.
+ *  `env`: added to the bench's environment. */
+export async function startAgent(bin: string, dir: string, name = "agent", extraConfig = "", wrap: string[] = [], env: Readonly<Record<string, string>> = {}): Promise<Server> {
   mkdirSync(dir, { recursive: true });
   const socket = join(dir, `${name}.sock`);
   const config = writeAgentConfig(dir, socket, extraConfig);
   const logFile = join(dir, `${name}.log`);
-  const proc = Bun.spawn([...wrap, bin, "--config", config], { stdin: "ignore", stdout: Bun.file(logFile), stderr: Bun.file(logFile) });
+  const proc = Bun.spawn([...wrap, bin, "--config", config], {
+    stdin: "ignore", stdout: Bun.file(logFile), stderr: Bun.file(logFile), env: { ...process.env, ...env },
+  });
   await waitForSocket(socket, proc, "agent", logFile);
   return { name, pid: proc.pid, address: `unix://${socket}`, proc, stop: () => stopProc(proc) };
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { writeAgentSpec } from "../lib/bundle.ts";
 import type { BenchContext } from "../lib/context.ts";
 import { MiB, pick } from "../lib/context.ts";
-import { fdCount, memoryOf, runJson, startAgent, startGoServer, threadCount, writeAgentConfig, type Memory } from "../lib/procs.ts";
+import { fdCount, GUEST_ENV, memoryOf, runJson, startAgent, startGoServer, threadCount, writeAgentConfig, type Memory } from "../lib/procs.ts";
 import type { Row } from "../lib/report.ts";
 import { interleave, median, p99 } from "../lib/stats.ts";
 
@@ -12,7 +12,7 @@ interface Samples {
   samples_us: number[];
 }
 
-/** exec → first Check answered, timed by bench-client (dial every 50 µs, then one Check). */
+/** exec → first Check answered, timed by bench-client (waits for the socket with inotify, then one Check). */
 export async function startupRows(ctx: BenchContext): Promise<Row[]> {
   const dir = join(ctx.work, "startup");
   mkdirSync(dir, { recursive: true });
@@ -74,17 +74,29 @@ export async function memoryRows(ctx: BenchContext): Promise<Row[]> {
 /** How long after its last call the agent has certainly run its idle shrink (10 s, src/idle-gc.ts). */
 const SHRINK_SETTLE_MS = 10_500;
 
+interface Growth {
+  total: number;
+  warm: number;
+  detail: Record<string, unknown>;
+  beforeSettled: Memory;
+  afterSettled: Memory;
+  before: Memory;
+  after: Memory;
+  fdsBefore: number;
+  fdsAfter: number;
+}
+
 /** RSS and open fds of one agent before and after N container lifecycles. */
-async function growthRows(ctx: BenchContext, dir: string): Promise<Row[]> {
+async function measureGrowth(ctx: BenchContext, dir: string, name: string, env: Readonly<Record<string, string>> = {}): Promise<Growth> {
   const total = pick(ctx, 300, 10_000);
   const warm = pick(ctx, 30, 200);
   const chunk = 1000;
   const spec = writeAgentSpec(join(dir, "true.pb"), ctx.rootfs, ["/bin/true"]);
-  const agent = await startAgent(ctx.agentBin, dir, "growth");
+  const agent = await startAgent(ctx.agentBin, dir, name, "", [], env);
   try {
     const atStart = memoryOf(agent.pid);
     const fdsAtStart = fdCount(agent.pid);
-    ctx.progress(`growth: ${warm} warm-up + ${total} lifecycles`);
+    ctx.progress(`growth (${name}): ${warm} warm-up + ${total} lifecycles`);
     await runJson([ctx.go.client, "lifecycle", "-addr", agent.address, "-spec", spec, "-n", String(warm), "-id", "warm"]);
     // Two settled states (src/idle-gc.ts): 1 s after the last call the idle GC has run; 11 s
     // after it the agent has also dropped JIT code and caches. Growth is compared like for like.
@@ -100,7 +112,7 @@ async function growthRows(ctx: BenchContext, dir: string): Promise<Row[]> {
       const r = await runJson<Samples>([ctx.go.client, "lifecycle", "-addr", agent.address, "-spec", spec, "-n", String(n), "-id", `g${i}`], 1_800_000);
       medians.push(median(r.samples_us) / 1000);
       done += n;
-      if (!ctx.quick) ctx.progress(`growth: ${done}/${total}, RSS ${mib(memoryOf(agent.pid).rssKiB).toFixed(1)} MiB, fds ${fdCount(agent.pid)}`);
+      if (!ctx.quick) ctx.progress(`growth (${name}): ${done}/${total}, RSS ${mib(memoryOf(agent.pid).rssKiB).toFixed(1)} MiB, fds ${fdCount(agent.pid)}`);
     }
     const seconds = (performance.now() - t0) / 1000;
     await Bun.sleep(1000);
@@ -108,20 +120,34 @@ async function growthRows(ctx: BenchContext, dir: string): Promise<Row[]> {
     const fdsAfter = fdCount(agent.pid);
     await Bun.sleep(SHRINK_SETTLE_MS);
     const afterSettled = memoryOf(agent.pid);
-    const detail = { lifecycles: total, warmup: warm, seconds, chunkMedianMs: medians, atStart, fdsAtStart, before, fdsBefore, after, fdsAfter, beforeSettled, afterSettled };
-    return [
-      { id: "growth_rss", what: `RSS growth over ${total} lifecycles (settled)`, unit: "MiB", value: mib(afterSettled.rssKiB - beforeSettled.rssKiB), anchor: null, anchorName: "",
-        target: { kind: "absolute", better: "lower", limit: 2 },
-        note: `RSS ${mib(beforeSettled.rssKiB).toFixed(1)} → ${mib(afterSettled.rssKiB).toFixed(1)} MiB, each 11 s after the last call (after ${warm} warm-up lifecycles)`, detail },
-      { id: "growth_anon", what: `anon RSS growth over ${total} lifecycles (settled)`, unit: "MiB", value: mib(afterSettled.anonKiB - beforeSettled.anonKiB), anchor: null, anchorName: "" },
-      { id: "growth_rss_1s", what: `RSS growth over ${total} lifecycles, 1 s after`, unit: "MiB", value: mib(after.rssKiB - before.rssKiB), anchor: null, anchorName: "",
-        note: `RSS ${mib(before.rssKiB).toFixed(1)} → ${mib(after.rssKiB).toFixed(1)} MiB, each 1 s after the last call (idle GC only, JIT code kept)` },
-      { id: "growth_fds", what: `open fd growth over ${total} lifecycles`, unit: "fds", value: fdsAfter - fdsBefore, anchor: null, anchorName: "",
-        target: { kind: "absolute", better: "lower", limit: 0 }, note: `${fdsBefore} → ${fdsAfter}` },
-    ];
+    const detail = { lifecycles: total, warmup: warm, seconds, chunkMedianMs: medians, env, atStart, fdsAtStart, before, fdsBefore, after, fdsAfter, beforeSettled, afterSettled };
+    return { total, warm, detail, beforeSettled, afterSettled, before, after, fdsBefore, fdsAfter };
   } finally {
     await agent.stop();
   }
+}
+
+/** The plain binary's growth (the target rows), then the same run with the guest's environment. */
+async function growthRows(ctx: BenchContext, dir: string): Promise<Row[]> {
+  const g = await measureGrowth(ctx, dir, "growth");
+  const { total, warm } = g;
+  const guest = await measureGrowth(ctx, dir, "growth-guest-env", GUEST_ENV);
+  const envText = Object.entries(GUEST_ENV).map(([k, v]) => `${k}=${v}`).join(" ");
+  return [
+    { id: "growth_rss", what: `RSS growth over ${total} lifecycles (settled)`, unit: "MiB", value: mib(g.afterSettled.rssKiB - g.beforeSettled.rssKiB), anchor: null, anchorName: "",
+      target: { kind: "absolute", better: "lower", limit: 2 },
+      note: `RSS ${mib(g.beforeSettled.rssKiB).toFixed(1)} → ${mib(g.afterSettled.rssKiB).toFixed(1)} MiB, each 11 s after the last call (after ${warm} warm-up lifecycles)`, detail: g.detail },
+    { id: "growth_anon", what: `anon RSS growth over ${total} lifecycles (settled)`, unit: "MiB", value: mib(g.afterSettled.anonKiB - g.beforeSettled.anonKiB), anchor: null, anchorName: "" },
+    { id: "growth_rss_1s", what: `RSS growth over ${total} lifecycles, 1 s after`, unit: "MiB", value: mib(g.after.rssKiB - g.before.rssKiB), anchor: null, anchorName: "",
+      note: `RSS ${mib(g.before.rssKiB).toFixed(1)} → ${mib(g.after.rssKiB).toFixed(1)} MiB, each 1 s after the last call (idle GC only, JIT code kept)` },
+    { id: "growth_fds", what: `open fd growth over ${total} lifecycles`, unit: "fds", value: g.fdsAfter - g.fdsBefore, anchor: null, anchorName: "",
+      target: { kind: "absolute", better: "lower", limit: 0 }, note: `${g.fdsBefore} → ${g.fdsAfter}` },
+    { id: "growth_rss_guest_env", what: `  same, guest environment: RSS growth (settled)`, unit: "MiB", value: mib(guest.afterSettled.rssKiB - guest.beforeSettled.rssKiB), anchor: null, anchorName: "",
+      note: `${envText} (osbuilder-hook's init shim and systemd unit): RSS ${mib(guest.beforeSettled.rssKiB).toFixed(1)} → ${mib(guest.afterSettled.rssKiB).toFixed(1)} MiB`, detail: guest.detail },
+    { id: "settled_rss_guest_env", what: `  settled RSS after ${total} lifecycles, guest environment vs plain`, unit: "MiB", value: mib(guest.afterSettled.rssKiB),
+      anchor: mib(g.afterSettled.rssKiB), anchorName: "the same binary without it",
+      note: `anonymous ${mib(guest.afterSettled.anonKiB).toFixed(1)} vs ${mib(g.afterSettled.anonKiB).toFixed(1)} MiB` },
+  ];
 }
 
 /** Raw and `xz -T0 -6` size; the xz figure is cached per binary content, since it takes ~45 s here. */
