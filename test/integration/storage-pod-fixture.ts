@@ -11,7 +11,9 @@ import type { Subprocess } from "bun";
 import { makeBusyboxRootfs } from "../fixtures/busybox.ts";
 import { parseMountinfo, type MountInfo } from "../../src/sys/mountinfo.ts";
 import type { RunningAgent } from "../helpers/agent.ts";
-import { killAndRemoveCgroups } from "./containers-harness.ts";
+import { killAndRemoveCgroups, readAll, rpc, text } from "./containers-harness.ts";
+import type { grpc } from "../../src/gen/index.ts";
+import type { TtrpcClient } from "../../src/ttrpc/client.ts";
 
 export const SHARED = "/run/kata-containers/shared/containers";
 export const SHM = "/run/kata-containers/sandbox/shm";
@@ -209,4 +211,18 @@ export async function stopPod(agent: RunningAgent | undefined, pod: Pod | undefi
   if (!pod) return;
   killAndRemoveCgroups(pod.cgroupParent);
   pod.cleanup();
+}
+
+let execSeq = 0;
+
+/** `sh -c script` in a container of the pod (as root, PATH=/usr/bin:/bin); its stdout. */
+export async function podExec(c: TtrpcClient, cid: string, script: string): Promise<string> {
+  const id = `e${++execSeq}`;
+  await rpc(c, "ExecProcess", {
+    container_id: cid, exec_id: id,
+    process: { Args: ["sh", "-c", script], Env: ["PATH=/usr/bin:/bin"], Cwd: "/", User: { UID: 0, GID: 0 } } as grpc.IProcess,
+  });
+  const out = await readAll(c, cid, id, "ReadStdout");
+  await rpc(c, "WaitProcess", { container_id: cid, exec_id: id });
+  return text(out);
 }

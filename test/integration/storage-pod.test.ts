@@ -10,23 +10,14 @@ import { childrenOf, isRoot, readAll, rpc, text } from "./containers-harness.ts"
 import { startAgent, type RunningAgent } from "../helpers/agent.ts";
 import { missing } from "../helpers/require.ts";
 import type { TtrpcClient } from "../../src/ttrpc/client.ts";
-import { makePod, SHARED, SHM, type Pod, stopPod } from "./storage-pod-fixture.ts";
+import { makePod, podExec, SHARED, SHM, type Pod, stopPod } from "./storage-pod-fixture.ts";
 
 let pod: Pod;
 let agent: RunningAgent;
 let c: TtrpcClient;
 let seq = 0;
 
-async function exec(cid: string, script: string): Promise<string> {
-  const id = `e${++seq}`;
-  await rpc(c, "ExecProcess", {
-    container_id: cid, exec_id: id,
-    process: { Args: ["sh", "-c", script], Env: ["PATH=/usr/bin:/bin"], Cwd: "/", User: { UID: 0, GID: 0 } } as grpc.IProcess,
-  });
-  const out = await readAll(c, cid, id, "ReadStdout");
-  await rpc(c, "WaitProcess", { container_id: cid, exec_id: id });
-  return text(out);
-}
+const exec = (cid: string, script: string): Promise<string> => podExec(c, cid, script);
 
 describe.skipIf(missing({ root: isRoot, "inotifywait (inotify-tools)": !!Bun.which("inotifywait") }))("pod storage replay (notes §2.2)", () => {
   beforeAll(async () => {
