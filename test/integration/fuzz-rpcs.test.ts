@@ -3,6 +3,7 @@
 // status with a message — and the agent must still answer Check afterwards. Deterministic PRNG,
 // so a failure reproduces. DestroySandbox is left out: an empty request is a valid "stop".
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readdirSync, readlinkSync } from "node:fs";
 import { AgentService, HealthService } from "../../src/gen/index.ts";
 import { TtrpcClient } from "../../src/ttrpc/client.ts";
 import { Code, RpcError } from "../../src/ttrpc/status.ts";
@@ -25,8 +26,8 @@ afterAll(async () => {
 const services = [HealthService, AgentService] as const;
 const PER_METHOD = 40;
 
-test("every RPC answers random and corrupted payloads with a status; the agent survives", async () => {
-  const rnd = prng(20261123);
+/** Every method of both services with PER_METHOD payloads from `rnd`; the status codes seen. */
+async function fuzzAll(rnd: () => number): Promise<{ calls: number; codes: Map<number, number> }> {
   const codes = new Map<number, number>();
   let calls = 0;
   for (const svc of services) {
@@ -59,10 +60,38 @@ test("every RPC answers random and corrupted payloads with a status; the agent s
       }
     }
   }
+  return { calls, codes };
+}
+
+/** The agent's open descriptors, by what they point at. */
+function agentFds(): string[] {
+  const dir = `/proc/${agent.proc.pid}/fd`;
+  return readdirSync(dir).map((f) => {
+    try {
+      return readlinkSync(`${dir}/${f}`);
+    } catch {
+      return "(closed)";
+    }
+  }).sort();
+}
+
+test("every RPC answers random and corrupted payloads with a status; the agent survives", async () => {
+  const { calls, codes } = await fuzzAll(prng(20261123));
   const check = await c.call(HealthService.name, "Check", new Uint8Array());
   expect(check.length).toBeGreaterThan(0);
   expect(calls).toBe((Object.keys(AgentService.methods).length - 1 + Object.keys(HealthService.methods).length) * PER_METHOD);
   // Noise must mostly be rejected as undecodable, not silently accepted.
   expect(codes.get(Code.INVALID_ARGUMENT) ?? 0).toBeGreaterThan(calls / 4);
   expect(codes.has(Code.UNKNOWN)).toBe(false);
+}, 120_000);
+
+test("a second round of the same noise leaves no descriptor behind (the first may open the agent's lasting ones)", async () => {
+  // The first round can start what the agent keeps for its lifetime (the output readiness thread's
+  // pipes, the uevent and route netlink sockets); a second round of the same calls must add nothing.
+  await Bun.sleep(300);
+  const before = agentFds();
+  await fuzzAll(prng(20261123));
+  await c.call(HealthService.name, "Check", new Uint8Array());
+  await Bun.sleep(300);
+  expect(agentFds()).toEqual(before);
 }, 120_000);
