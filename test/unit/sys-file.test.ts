@@ -27,6 +27,12 @@ describe("readTextFile", () => {
     expect(readTextFile(join(dir, "empty"))).toBe("");
   });
 
+  test("paths are passed to the kernel as UTF-8 (cstr)", () => {
+    const path = join(dir, "é-☃.toml");
+    writeFileSync(path, "x = 1\n");
+    expect(readTextFile(path)).toBe("x = 1\n");
+  });
+
   test("reads /proc files (size 0 in stat) completely", () => {
     const text = readTextFile("/proc/self/mountinfo");
     expect(text.split("\n").length).toBeGreaterThan(2);
