@@ -1,11 +1,12 @@
 // The same pod as storage-pod.test.ts in the shapes runtime-rs sends (notes §2.3, and Kata's
 // src/runtime-rs/crates/resource/src/share_fs/utils.rs): the virtio-fs storage with options
-// ["nodev"], sandbox_pidns false, and every shared path under the share's `passthrough/`
-// directory — a container's rootfs at passthrough/<cid>/rootfs, its files (hosts, hostname,
-// resolv.conf) at passthrough/<cid>-<hex>-<name>. The emptyDir and ConfigMap volumes of the Go
+// ["nodev"], sandbox_pidns false, every shared path under the share's `passthrough/` directory —
+// a container's rootfs at passthrough/<cid>/rootfs, its files (hosts, hostname, resolv.conf) at
+// passthrough/<cid>-<hex>-<name> — and OnlineCPUMem{nb_cpus: <vCPUs>, cpu_only: false} after the
+// containers (on a fake sysfs: both CPUs online, one memory block still offline). The emptyDir and ConfigMap volumes of the Go
 // replay are left out: their runtime-rs shapes are not in the notes. Root only.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { childrenOf, isRoot, rpc } from "./containers-harness.ts";
 import { startAgent, type RunningAgent } from "../helpers/agent.ts";
@@ -45,7 +46,13 @@ describe.skipIf(missing({ root: isRoot, "inotifywait (inotify-tools)": !!Bun.whi
     app.storages = [];
     app.OCI.Mounts = app.OCI.Mounts.filter((m) => !["/etc/config", "/cache", "/data"].includes(m.destination));
     appReq = app as unknown as Record<string, unknown>;
-    agent = await startAgent({ wrap: pod.wrap });
+    // A guest with 2 CPUs online and a hot-added memory block not yet online (KATA_AGENT_SYSFS).
+    const sys = join(pod.dir, "sys");
+    mkdirSync(join(sys, "devices/system/cpu/cpu1"), { recursive: true });
+    writeFileSync(join(sys, "devices/system/cpu/online"), "0-1\n");
+    mkdirSync(join(sys, "devices/system/memory/memory0"), { recursive: true });
+    writeFileSync(join(sys, "devices/system/memory/memory0/online"), "0\n");
+    agent = await startAgent({ wrap: pod.wrap, env: { KATA_AGENT_SYSFS: sys } });
     c = await agent.client();
   }, 60_000);
 
@@ -77,6 +84,9 @@ describe.skipIf(missing({ root: isRoot, "inotifywait (inotify-tools)": !!Bun.whi
     expect(parts[1]).toContain("10.244.0.7 storage-pod");
     expect(parts[2]).toContain("nameserver 10.96.0.10");
     expect((await exec(pod.sid, "cat /dev/shm/f")).trim()).toBe("rs");
+    // runtime-rs sends this after every resource update, with the VM's current vCPUs.
+    await rpc(c, "OnlineCPUMem", { nb_cpus: 2, cpu_only: false });
+    expect(readFileSync(join(pod.dir, "sys/devices/system/memory/memory0/online"), "utf8").trim()).toBe("1");
   });
 
   test("RemoveContainer and DestroySandbox leave the share as it was", async () => {
