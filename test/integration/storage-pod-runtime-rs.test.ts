@@ -85,8 +85,11 @@ describe.skipIf(missing({ root: isRoot, "inotifywait (inotify-tools)": !!Bun.whi
     expect(parts[2]).toContain("nameserver 10.96.0.10");
     expect((await exec(pod.sid, "cat /dev/shm/f")).trim()).toBe("rs");
     // runtime-rs sends this after every resource update, with the VM's current vCPUs.
+    // Without `wait` the agent answers at once and onlines in the background (Kata does the same).
     await rpc(c, "OnlineCPUMem", { nb_cpus: 2, cpu_only: false });
-    expect(readFileSync(join(pod.dir, "sys/devices/system/memory/memory0/online"), "utf8").trim()).toBe("1");
+    const online = () => readFileSync(join(pod.dir, "sys/devices/system/memory/memory0/online"), "utf8").trim();
+    for (let i = 0; i < 100 && online() !== "1"; i++) await Bun.sleep(20);
+    expect(online()).toBe("1");
   });
 
   test("RemoveContainer and DestroySandbox leave the share as it was", async () => {
