@@ -2,11 +2,10 @@
 // operations on the agent's start-up path (the configuration file, the listening socket, later
 // /proc/self/mountinfo), and loading node:fs for them cost ~0.75 ms of start-to-ready
 // (docs/PERFORMANCE.md). Everything after "ready" uses node:fs as usual.
-import { C, cstr, errno, ptr } from "./libc.ts";
+import { C, check, cstr, ptr, retry } from "./libc.ts";
 import { SysError } from "./errno.ts";
 import { O_CLOEXEC, O_NOCTTY, O_RDONLY } from "./consts.ts";
 
-const EINTR = 4;
 const EFBIG = 27;
 const CHUNK = 64 * 1024;
 /** More than any configuration file or mountinfo this agent reads; a bound, so that a path
@@ -15,18 +14,13 @@ export const READ_LIMIT = 16 * 1024 * 1024;
 
 /** The whole file as UTF-8 text. Throws SysError (`.code` is the errno name, as node:fs's is). */
 export function readTextFile(path: string, limit = READ_LIMIT): string {
-  const fd = C.open(cstr(path), O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
-  if (fd < 0) throw new SysError(`open(${path})`, errno());
+  const fd = check(`open(${path})`, C.open(cstr(path), O_RDONLY | O_CLOEXEC | O_NOCTTY, 0));
   try {
     const chunks: Uint8Array[] = [];
     let total = 0;
     for (;;) {
       const chunk = new Uint8Array(new ArrayBuffer(CHUNK));
-      const n = C.read(fd, ptr(chunk), CHUNK);
-      if (n < 0) {
-        if (errno() === EINTR) continue;
-        throw new SysError(`read(${path})`, errno());
-      }
+      const n = retry(`read(${path})`, () => C.read(fd, ptr(chunk), CHUNK));
       if (n === 0) break;
       total += n;
       if (total > limit) throw new SysError(`read(${path}): more than ${limit} bytes`, EFBIG);

@@ -191,7 +191,6 @@ export class TtrpcServer implements ConnectionHost {
   }
 }
 
-
 /**
  * Answers of up to 4 MiB (ReadStdout) leave in one write instead of trickling through the default
  * ~200 KiB unix-socket send buffer with a wake-up of the reader per slice: 1 GiB of ReadStdout with

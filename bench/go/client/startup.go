@@ -103,7 +103,7 @@ func watchDir(dir string) int {
 }
 
 // Connects to the unix socket at path: tries at once, and again after each inotify event in its
-// directory (blocking read, no CPU spent while the server starts); once the file exists, retries
+// directory (waiting in select, no CPU spent while the server starts); once the file exists, retries
 // every 20 µs until listen() has been called. nil at the deadline.
 func dialWhenCreated(path string, watch int, deadline time.Time) net.Conn {
 	buf := make([]byte, 4096)
