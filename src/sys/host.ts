@@ -10,5 +10,5 @@ export function setTimeOfDay(sec: number, usec: number): void {
   const tv = new BigInt64Array(new ArrayBuffer(16));
   tv[0] = BigInt(Math.trunc(sec));
   tv[1] = BigInt(Math.trunc(usec));
-  check("settimeofday", C.syscall(164 /* settimeofday */, BigInt(ptr(tv)), 0n, 0n, 0n, 0n, 0n));
+  check("settimeofday", C.syscall(164 /* settimeofday */, BigInt(ptr(tv)), 0n, 0n, 0n, 0n));
 }

@@ -4,26 +4,35 @@
 //
 // FFI rules (see docs/DESIGN.md): scratch memory is backed by `new ArrayBuffer(n)` (small typed
 // arrays move), every buffer C reads is kept alive until the call returns, i64 returns are BigInt.
-import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { dlopen, FFIType, type Library, ptr, read } from "bun:ffi";
 import { SysError } from "./errno.ts";
 
 const { i32, i64, u32, u64, ptr: P, cstring } = FFIType;
 // Sizes are passed as u64; results that always fit in 32 bits (byte counts of one read/write,
 // fds, pids, -1) are declared i32 so they come back as plain numbers.
 
-export const libc = dlopen("libc.so.6", {
+// The start-up path (reading the config, replacing a stale socket, the reaper, errno) needs only these: each
+// symbol dlopen() binds costs a TinyCC-compiled trampoline (~5 µs here, far more under a guest's
+// TCG), so the rest are bound together on the first use of any of them (lazyRest below).
+const CORE = {
   __errno_location: { args: [], returns: P },
   close: { args: [i32], returns: i32 },
   read: { args: [i32, P, u64], returns: i32 },
+  open: { args: [P, i32, u32], returns: i32 },
+  statx: { args: [i32, P, i32, u32, P], returns: i32 },
+  unlink: { args: [P], returns: i32 },
+  // installReaper: become subreaper, reap what is already there.
+  prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
+  waitpid: { args: [i32, P, i32], returns: i32 },
+} as const;
+
+const REST = {
   write: { args: [i32, P, u64], returns: i32 },
   fcntl: { args: [i32, i32, i64], returns: i32 },
   ioctl: { args: [i32, u64, P], returns: i32 },
   pipe2: { args: [P, i32], returns: i32 },
   dup: { args: [i32], returns: i32 },
   dup3: { args: [i32, i32, i32], returns: i32 },
-  open: { args: [P, i32, u32], returns: i32 },
-  statx: { args: [i32, P, i32, u32, P], returns: i32 },
-  unlink: { args: [P], returns: i32 },
   socket: { args: [i32, i32, i32], returns: i32 },
   bind: { args: [i32, P, u32], returns: i32 },
   listen: { args: [i32, i32], returns: i32 },
@@ -33,8 +42,6 @@ export const libc = dlopen("libc.so.6", {
   sendto: { args: [i32, P, u64, i32, P, u32], returns: i32 },
   recv: { args: [i32, P, u64, i32], returns: i32 },
   kill: { args: [i32, i32], returns: i32 },
-  waitpid: { args: [i32, P, i32], returns: i32 },
-  prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
   mount: { args: [P, P, P, u64, P], returns: i32 },
   umount2: { args: [P, i32], returns: i32 },
   setsid: { args: [], returns: i32 },
@@ -46,9 +53,28 @@ export const libc = dlopen("libc.so.6", {
   getpid: { args: [], returns: i32 },
   syscall: { args: [i64, i64, i64, i64, i64, i64], returns: i32 },
   strerror: { args: [i32], returns: cstring },
-});
+} as const;
 
-export const C = libc.symbols;
+type Symbols = Library<typeof CORE & typeof REST>["symbols"];
+
+/** libc's functions: the CORE ones bound at load, the REST bound on first use. */
+export const C = { ...dlopen("libc.so.6", CORE).symbols } as Symbols;
+let restBound = false;
+for (const name of Object.keys(REST)) {
+  Object.defineProperty(C, name, { configurable: true, enumerable: true, get: () => (bindRest(), C[name as keyof Symbols]) });
+}
+
+function bindRest(): void {
+  if (restBound) return;
+  restBound = true;
+  // Plain data properties from here on: later calls do not go through a getter.
+  for (const [name, f] of Object.entries(dlopen("libc.so.6", REST).symbols)) Object.defineProperty(C, name, { value: f, enumerable: true });
+}
+
+/** Whether the REST symbols have been bound (test/unit/startup-imports checks the start-up path). */
+export function libcRestBound(): boolean {
+  return restBound;
+}
 
 export function errno(): number {
   return read.i32(C.__errno_location()!, 0);

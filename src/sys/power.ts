@@ -29,6 +29,6 @@ export function allowCoreDumps(): void {
   const lim = new BigUint64Array(new ArrayBuffer(16));
   lim[0] = 0xffffffffffffffffn;
   lim[1] = 0xffffffffffffffffn;
-  check("setrlimit(RLIMIT_CORE)", C.syscall(160 /* setrlimit */, BigInt(RLIMIT_CORE), BigInt(ptr(lim)), 0n, 0n, 0n, 0n));
+  check("setrlimit(RLIMIT_CORE)", C.syscall(160 /* setrlimit */, BigInt(RLIMIT_CORE), BigInt(ptr(lim)), 0n, 0n, 0n));
 }
 

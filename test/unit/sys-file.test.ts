@@ -79,3 +79,33 @@ describe("removeStaleSocket", () => {
     expect(() => removeStaleSocket(join(dir, "missing.sock"))).not.toThrow();
   });
 });
+
+describe("libc binding (src/sys/libc.ts)", () => {
+  // Each bound symbol costs a compiled trampoline at start-up (docs/PERFORMANCE.md), so what the
+  // agent does before "ready" (read the config, replace a stale socket, become subreaper) must
+  // use only the CORE set; the rest is bound on first use. A fresh process, because this one's
+  // other tests bind everything.
+  test("the start-up path binds only the core symbols; the first other use binds the rest", () => {
+    const dir = mkdtempSync(join(tmpdir(), "libc-bind-"));
+    try {
+      const src = join(import.meta.dir, "../../src/sys");
+      const script = `
+        import { readTextFile, removeStaleSocket } from "${src}/file.ts";
+        import { installReaper } from "${src}/reaper.ts";
+        import { C, libcRestBound } from "${src}/libc.ts";
+        readTextFile("/proc/self/status");
+        removeStaleSocket(${JSON.stringify(join(dir, "gone.sock"))});
+        installReaper();
+        const before = libcRestBound();
+        const pid = C.getpid();
+        console.log(JSON.stringify({ before, after: libcRestBound(), pidOk: pid === process.pid, bound: typeof Object.getOwnPropertyDescriptor(C, "getpid")?.value }));
+        process.exit(0);`;
+      writeFileSync(join(dir, "probe.ts"), script);
+      const r = Bun.spawnSync([process.execPath, join(dir, "probe.ts")], { stderr: "pipe" });
+      expect(r.stderr.toString()).toBe("");
+      expect(JSON.parse(r.stdout.toString())).toEqual({ before: false, after: true, pidOk: true, bound: "function" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
