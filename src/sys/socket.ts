@@ -2,7 +2,7 @@
 // so we create, bind and listen (or connect) the fd here and hand it to `Bun.listen({ fd })` /
 // `Bun.connect({ fd })`. Abstract unix sockets need nothing from here: `Bun.listen({ unix: "\0name" })`
 // binds an abstract name (checked in /proc/net/unix on Bun 1.4.5).
-import { dlopen, FFIType, ptr } from "bun:ffi";
+import { ptr } from "bun:ffi";
 import { C, check, errno, retry } from "./libc.ts";
 import { SysError } from "./errno.ts";
 
@@ -17,11 +17,6 @@ const POLLHUP = 0x010;
 export { VMADDR_CID_ANY } from "./consts.ts";
 import { VMADDR_CID_ANY } from "./consts.ts";
 
-// poll() is not in libc.ts; a zero-timeout poll lets us wait for a non-blocking connect without
-// ever blocking the event loop.
-const extra = dlopen("libc.so.6", {
-  poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
-});
 
 /** struct sockaddr_vm: u16 family, u16 reserved, u32 port, u32 cid, u8 flags, u8 zero[3]. */
 function sockaddrVm(cid: number, port: number): ArrayBuffer {
@@ -89,7 +84,7 @@ async function waitWritable(fd: number, timeoutMs: number, where: string): Promi
     pfd.setInt32(0, fd, true);
     pfd.setInt16(4, POLLOUT, true);
     pfd.setInt16(6, 0, true);
-    const n = retry("poll", () => extra.symbols.poll(ptr(pfd.buffer), 1, 0));
+    const n = retry("poll", () => C.poll(ptr(pfd.buffer), 1, 0));
     const revents = pfd.getInt16(6, true);
     if (n > 0 && revents & (POLLOUT | POLLERR | POLLHUP)) break;
     if (Date.now() >= give) throw new SysError(where, 110 /* ETIMEDOUT */);

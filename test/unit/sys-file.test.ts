@@ -81,9 +81,10 @@ describe("removeStaleSocket", () => {
 });
 
 describe("libc binding (src/sys/libc.ts)", () => {
-  // Each bound symbol costs a compiled trampoline at start-up (docs/PERFORMANCE.md), so what the
-  // agent does before "ready" (read the config, replace a stale socket, become subreaper) must
-  // use only the CORE set; the rest is bound on first use. A fresh process, because this one's
+  // Each bound symbol costs a compiled trampoline (time and memory, docs/PERFORMANCE.md), so what
+  // the agent does before its first sandbox (read the config, replace a stale socket, become
+  // subreaper, raise a connection's send buffer, the uevent listener's pipe) must use only the
+  // CORE set; the rest is bound on first use. A fresh process, because this one's
   // other tests bind everything.
   test("the start-up path binds only the core symbols; the first other use binds the rest", () => {
     const dir = mkdtempSync(join(tmpdir(), "libc-bind-"));
@@ -92,10 +93,14 @@ describe("libc binding (src/sys/libc.ts)", () => {
       const script = `
         import { readTextFile, removeStaleSocket } from "${src}/file.ts";
         import { installReaper } from "${src}/reaper.ts";
+        import { closeFd, pipe } from "${src}/pipe.ts";
+        import { setSendBuffer } from "${src}/socket.ts";
         import { C, libcRestBound } from "${src}/libc.ts";
         readTextFile("/proc/self/status");
         removeStaleSocket(${JSON.stringify(join(dir, "gone.sock"))});
         installReaper();
+        pipe().forEach(closeFd);
+        try { setSendBuffer(-1, 1 << 20); } catch {}
         const before = libcRestBound();
         const pid = C.getpid();
         console.log(JSON.stringify({ before, after: libcRestBound(), pidOk: pid === process.pid, bound: typeof Object.getOwnPropertyDescriptor(C, "getpid")?.value }));
