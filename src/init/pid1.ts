@@ -1,6 +1,7 @@
 // The rest of PID 1's start-up once the configuration is known: cgroups, /dev/ptmx, a new
-// session, the hostname, devmode, the debug console and the log port. Returns the shutdown
-// path: stop, sync, power off. PID 1 never exits: a fatal error is logged and the VM powered off.
+// session, the hostname, devmode, the debug console (loaded on demand) and the log port.
+// Returns the shutdown path: stop, sync, power off. PID 1 never exits: a fatal error is logged
+// and the VM powered off.
 import { existsSync, readFileSync, symlinkSync, rmSync, lstatSync } from "node:fs";
 import type { AgentConfig } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
@@ -8,7 +9,6 @@ import { setHostname } from "../sys/host.ts";
 import { allowCoreDumps, newSession, powerOff, setDumpable, syncAll } from "../sys/power.ts";
 import { mountCgroups } from "./cgroups-mount.ts";
 import { resetLayoutCache } from "../cgroups/detect.ts";
-import { startDebugConsole } from "./debug-console.ts";
 import { LogBuffer, startLogPort } from "./log-port.ts";
 import { stdoutSink } from "../log/logger.ts";
 
@@ -65,7 +65,14 @@ export async function guestInit(config: AgentConfig, log: Logger, early: LogBuff
     for (const line of early.drain()) stdoutSink(line);
   }
   if (config.debugConsole || config.debugConsoleVport > 0) {
-    step("debug console", () => startDebugConsole(config.debugConsoleVport, ilog));
+    // Loaded only when asked for: it brings the launcher's modules, which would otherwise be
+    // evaluated before "ready" on every boot.
+    try {
+      const { startDebugConsole } = await import("./debug-console.ts");
+      startDebugConsole(config.debugConsoleVport, ilog);
+    } catch (e) {
+      ilog.error("debug console failed", { error: (e as Error).message });
+    }
   }
   // PID 1 must never die: whatever escapes is logged and the VM powered off cleanly.
   process.on("uncaughtException", (e) => fatal(ilog, e));

@@ -12,7 +12,7 @@ export const RTM_NEWROUTE = 24, RTM_GETROUTE = 26;
 export const RTM_NEWNEIGH = 28;
 
 export const AF_UNSPEC = 0, AF_INET = 2, AF_INET6 = 10;
-export const IFF_UP = 0x1, IFF_NOARP = 0x80;
+export { IFF_NOARP, IFF_UP } from "../sys/consts.ts";
 export const IFLA_ADDRESS = 1, IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_LINKINFO = 18, IFLA_INFO_KIND = 1;
 export const IFA_ADDRESS = 1, IFA_LOCAL = 2;
 export const RTA_DST = 1, RTA_SRC = 2, RTA_OIF = 4, RTA_GATEWAY = 5, RTA_PREFSRC = 7, RTA_METRICS = 8, RTA_TABLE = 15;

@@ -20,6 +20,8 @@ export const SOCK_NONBLOCK = 0o4000, SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
 /** VMADDR_CID_ANY: `vsock://-1:PORT` listens on every CID of this VM. */
 export const VMADDR_CID_ANY = 0xffffffff;
+/** Interface flags (rtnetlink and the SIOC*IFFLAGS ioctls). */
+export const IFF_UP = 0x1, IFF_NOARP = 0x80;
 export const AF_UNIX = 1, AF_INET = 2, AF_INET6 = 10, AF_NETLINK = 16, AF_VSOCK = 40;
 
 /** bpf(2), for cgroup v2 device filters (src/sys/bpf.ts). */
