@@ -21,6 +21,9 @@
 #define SYS_mkdirat 258
 #define SYS_mount 165
 #define SYS_faccessat 269
+#define SYS_getpid 39
+#define SYS_clone 56
+#define SYS_wait4 61
 static long syscall5(long n, long a, long b, long c, long d, long e) {
 	long ret;
 	register long r10 __asm__("r10") = d;
@@ -37,6 +40,9 @@ __asm__(".text\n.global _start\n_start:\n  xor %rbp, %rbp\n  mov %rsp, %rdi\n  a
 #define SYS_mkdirat 34
 #define SYS_mount 40
 #define SYS_faccessat 48
+#define SYS_getpid 172
+#define SYS_clone 220
+#define SYS_wait4 260
 static long syscall5(long n, long a, long b, long c, long d, long e) {
 	register long x8 __asm__("x8") = n;
 	register long x0 __asm__("x0") = a;
@@ -57,6 +63,7 @@ __asm__(".text\n.global _start\n_start:\n  mov x29, #0\n  mov x0, sp\n  bl shim_
 #define MS_NODEV 4
 #define MS_NOEXEC 8
 #define EBUSY 16
+#define SIGCHLD 17
 
 /* Not optimised into a strlen() call: there is no libc to provide one. */
 __attribute__((optimize("no-tree-loop-distribute-patterns")))
@@ -78,6 +85,12 @@ static void say(const char *msg) {
  * ~7% of stdout throughput (docs/PERFORMANCE.md). Bun reads BUN_JSC_* only from the environment
  * at start, so whoever execs the agent sets it; a value already in the environment (the kernel
  * command line passes unknown KEY=VALUE words to init) is kept.
+ *
+ * Bun exits at start on a BUN_JSC_* option its JavaScriptCore does not know (or a bad value), and
+ * PID 1 exiting panics the kernel. So as PID 1, when the environment brings BUN_JSC_* options of
+ * its own (say a typo on the kernel command line), the shim first runs `agent --version` with
+ * them; if that fails (Bun's message is on the console), the agent starts without them. Boots
+ * without such options pay nothing.
  */
 static char dfg_off[] = "BUN_JSC_useDFGJIT=0";
 #define MAX_ENV 254
@@ -89,16 +102,41 @@ static int starts_with(const char *s, const char *prefix) {
 	return 1;
 }
 
-static char **with_agent_env(char **envp) {
-	long n = 0;
-	for (; envp[n]; n++) {
-		if (starts_with(envp[n], "BUN_JSC_useDFGJIT=")) return envp;
+/* envp without its BUN_JSC_* entries when drop_jsc, plus dfg_off unless it sets useDFGJIT. */
+static char **agent_env(char **envp, int drop_jsc) {
+	long n = 0, k = 0;
+	int has_dfg = 0;
+	for (; envp[n]; n++)
 		if (n >= MAX_ENV) return envp; /* an unusual environment: pass it on as it is */
+	for (long i = 0; i < n; i++) {
+		if (drop_jsc && starts_with(envp[i], "BUN_JSC_")) continue;
+		if (starts_with(envp[i], "BUN_JSC_useDFGJIT=")) has_dfg = 1;
+		env_out[k++] = envp[i];
 	}
-	for (long i = 0; i < n; i++) env_out[i] = envp[i];
-	env_out[n] = dfg_off;
-	env_out[n + 1] = 0;
+	if (!has_dfg) env_out[k++] = dfg_off;
+	env_out[k] = 0;
 	return env_out;
+}
+
+static int has_jsc_options(char **envp) {
+	for (long i = 0; envp[i]; i++)
+		if (starts_with(envp[i], "BUN_JSC_")) return 1;
+	return 0;
+}
+
+/* Whether `agent --version` exits 0 with this environment (a forked child; the shim waits). */
+static int agent_starts(char *agent, char **env) {
+	static char version[] = "--version";
+	char *args[] = {agent, version, 0};
+	long pid = syscall5(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0) {
+		syscall5(SYS_execve, (long)agent, (long)args, (long)env, 0, 0);
+		syscall5(SYS_exit, 127, 0, 0, 0, 0);
+	}
+	if (pid < 0) return 1; /* cannot check: start it as configured */
+	int status = 0;
+	if (syscall5(SYS_wait4, pid, (long)&status, 0, 0, 0) != pid) return 1;
+	return status == 0; /* exited with 0, not signalled */
 }
 
 __attribute__((used, noreturn)) void shim_main(long *sp) {
@@ -121,7 +159,12 @@ __attribute__((used, noreturn)) void shim_main(long *sp) {
 
 	/* argv[0] names the agent, not /init: the binary picks agent or ctl mode from its name. */
 	argv[0] = agent;
-	syscall5(SYS_execve, (long)agent, (long)argv, (long)with_agent_env(envp), 0, 0);
+	char **env = agent_env(envp, 0);
+	if (syscall5(SYS_getpid, 0, 0, 0, 0, 0) == 1 && has_jsc_options(envp) && !agent_starts(agent, env)) {
+		say("init-shim: the agent does not start with the BUN_JSC_* options in its environment (see above); starting it without them\n");
+		env = agent_env(envp, 1);
+	}
+	syscall5(SYS_execve, (long)agent, (long)argv, (long)env, 0, 0);
 	say("init-shim: execve " AGENT_PATH " failed\n");
 	for (;;) syscall5(SYS_exit, 127, 0, 0, 0, 0);
 }
