@@ -30,7 +30,9 @@ report() { # report NAME ok|fail|skip DETAIL...
 }
 oneline() { tr '\n' ' ' | cut -c1-400; }
 ctl() { # ctl -c CMD [-c CMD]...: one connection, the commands in order
-	timeout "$CTL_TIMEOUT" $CTL connect --server-address "$SERVER" "$@"
+	# Without BUN_JSC_* options from the kernel command line: ctl is a Bun program too, and a test
+	# may pass an option the agent's init shim is meant to drop (test/vm/image.test.ts).
+	timeout "$CTL_TIMEOUT" env $(env | sed -n 's/^\(BUN_JSC_[A-Za-z0-9_]*\)=.*/-u \1/p') $CTL connect --server-address "$SERVER" "$@"
 }
 
 # DestroySandbox, reported as the answer's line arrives: the agent powers the VM off as soon as
