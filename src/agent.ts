@@ -55,9 +55,10 @@ export async function agentMain(argv: string[]): Promise<void> {
   const cgroupVersion = () => chooseVersion(config.unifiedCgroupHierarchy);
   // Uevents are recorded from just after start-up on (Kata's watch_uevents): the listener starts
   // once the first answer is out (or after 100 ms, or on the first device RPC), so opening it does
-  // not delay "ready"; waits for devices also check sysfs for what came before it.
-  const { armUeventListener } = await import("./device/uevent-listener.ts");
-  const uevents = armUeventListener(log.child({ subsystem: "uevent" }), 100);
+  // not delay "ready"; waits for devices also check sysfs for what came before it. Its module is
+  // imported once the server listens (~0.1 ms of start-to-ready); a kick before that is kept.
+  let kicked = false;
+  let uevents: { kick(): void } = { kick: () => void (kicked = true) };
   const sandbox = new Sandbox({ log: log.child({ subsystem: "sandbox" }), cgroupVersion, pipeSize: config.containerPipeSize, ownsMachine: initMode, hotplugTimeoutMs: config.hotplugTimeoutMs });
   const rpcLog = log.child({ subsystem: "rpc" });
   const timed = (what: string, f: () => void) => () => {
@@ -105,6 +106,10 @@ export async function agentMain(argv: string[]): Promise<void> {
   });
   await server.listen(config.serverAddr);
   log.info("agent ready", { server_addr: config.serverAddr });
+  void import("./device/uevent-listener.ts").then(({ armUeventListener }) => {
+    uevents = armUeventListener(log.child({ subsystem: "uevent" }), 100);
+    if (kicked) uevents.kick();
+  });
   if (!initMode) {
     // A standalone agent asked to stop leaves nothing behind: containers are removed (processes
     // killed, cgroups and mounts gone) exactly as DestroySandbox does, then it exits.
