@@ -5,7 +5,7 @@ import { mkdirSync } from "node:fs";
 import type { Logger } from "../log/logger.ts";
 import { MS, mount, mountTable } from "../sys/mount.ts";
 
-interface EarlyMount {
+export interface EarlyMount {
   source: string;
   target: string;
   fstype: string;
@@ -22,17 +22,31 @@ const EARLY: EarlyMount[] = [
   { source: "tmpfs", target: "/run", fstype: "tmpfs", flags: MS.NOSUID | MS.NODEV, data: "mode=0755" },
 ];
 
-export function earlyInit(log: Logger): void {
-  // mountinfo is read once (re-reading it per mount was ~20 ms of a TCG guest's start), and again
+/** What earlyInit does to the system; tests pass fakes. */
+export interface EarlyOps {
+  /** Mount points of this namespace; empty before /proc is mounted. */
+  mountPoints(): Set<string>;
+  mkdir(path: string): void;
+  mount(m: EarlyMount): void;
+}
+
+const systemOps: EarlyOps = {
+  mountPoints: () => new Set(mountTable().map((m) => m.mountPoint)),
+  mkdir: (path) => mkdirSync(path, { recursive: true }),
+  mount: (m) => mount(m.source, m.target, m.fstype, m.flags, m.data),
+};
+
+export function earlyInit(log: Logger, ops: EarlyOps = systemOps): void {
+  // mountinfo is read once (re-reading it per mount was ~5–8 ms of a TCG guest's start), and again
   // right after this loop mounts /proc if it could not be read before. A filesystem mounted here
   // hides whatever was mounted below its target, so those entries stop counting.
-  let mounted = mountPoints();
+  let mounted = ops.mountPoints();
   for (const m of EARLY) {
     if (mounted.has(m.target)) continue;
     try {
-      mkdirSync(m.target, { recursive: true });
-      mount(m.source, m.target, m.fstype, m.flags, m.data);
-      if (m.target === "/proc" && mounted.size === 0) mounted = mountPoints();
+      ops.mkdir(m.target);
+      ops.mount(m);
+      if (m.target === "/proc" && mounted.size === 0) mounted = ops.mountPoints();
       for (const p of mounted) if (p.startsWith(`${m.target}/`)) mounted.delete(p);
       mounted.add(m.target);
     } catch (e) {
@@ -41,9 +55,4 @@ export function earlyInit(log: Logger): void {
   }
   process.env.PATH ??= "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   if (!process.env.PATH.includes("/sbin")) process.env.PATH = `${process.env.PATH}:/usr/sbin:/sbin`;
-}
-
-/** Mount points of this namespace; empty before /proc is mounted. */
-function mountPoints(): Set<string> {
-  return new Set(mountTable().map((m) => m.mountPoint));
 }
