@@ -8,7 +8,7 @@ import { Code, RpcError } from "./ttrpc/status.ts";
 import { IdleCollector } from "./idle-gc.ts";
 import { installReaper } from "./sys/reaper.ts";
 import { Sandbox } from "./sandbox/sandbox.ts";
-import { registerServicesLazily } from "./services/boot.ts";
+import { HEALTH_SERVICE, registerServicesLazily } from "./services/boot.ts";
 import { chooseVersion } from "./cgroups/detect.ts";
 import { isMethodAllowed, requestNameForMethod } from "./config/index.ts";
 import type { AgentConfig } from "./config/types.ts";
@@ -48,7 +48,18 @@ export async function agentMain(argv: string[]): Promise<void> {
     const { guestInit } = await import("./init/pid1.ts");
     stopGuest = await guestInit(config, log, early!);
   }
-  installReaper(log.child({ subsystem: "signals" }));
+  // The reaper (subreaper, SIGCHLD handler) is installed before the first call that is not a
+  // Health call, or once the first answer is out, or after 100 ms, whichever comes first: only
+  // calls make children, and installReaper reaps what exited before it. That keeps its ~0.17 ms
+  // off the path to the first Check's answer.
+  let reaperInstalled = false;
+  const startReaper = () => {
+    if (reaperInstalled) return;
+    reaperInstalled = true;
+    clearTimeout(reaperTimer);
+    installReaper(log.child({ subsystem: "signals" }));
+  };
+  const reaperTimer = setTimeout(startReaper, 100);
 
   // Decided when the first container is made (init mode has mounted the cgroups by then), not at
   // start-up: reading mountinfo was ~0.6 ms of "ready".
@@ -75,14 +86,15 @@ export async function agentMain(argv: string[]): Promise<void> {
   const server = new TtrpcServer({
     log: rpcLog,
     onCall: (ctx) => {
+      if (ctx.service !== HEALTH_SERVICE) startReaper();
       if (isMethodAllowed(config, ctx.service, ctx.method)) return undefined;
       return new RpcError(Code.UNIMPLEMENTED, `${requestNameForMethod(ctx.method)} is blocked by the [endpoints] allowed list`);
     },
     onDone: (ctx, code, ms) => {
       idle.callDone();
-      // The first answer is out: load what later calls need (services, uevent listener) while
+      // The first answer is out: load what later calls need (reaper, services, uevent listener) while
       // the client reads it, instead of before "ready".
-      if (!warmed) (warmed = true), setImmediate(() => services.warm());
+      if (!warmed) (warmed = true), setImmediate(() => (startReaper(), services.warm()));
       uevents.kick();
       stats.recordCall(`${ctx.service}/${ctx.method}`, code);
       if (rpcLog.enabled(Level.Debug)) rpcLog.debug("rpc", { method: `${ctx.service}/${ctx.method}`, status: code, duration_ms: Number(ms.toFixed(3)) });
