@@ -5,9 +5,9 @@
 // opening it costs ~1–2 ms of the agent's only thread, which is kept off the path to "ready".
 // Nothing is missed by the delay: every wait checks sysfs (`present()`) for a device that was
 // there before the listener, after the socket is bound.
-// The agent imports this module before "ready" to arm the listener, so node:fs and the socket
-// code (which loads the embedded native thread) are required only once it starts: node:fs alone
-// is ~0.75 ms of start-to-ready.
+// The agent imports this module right after it starts listening, usually before the first Check
+// is answered, to arm the listener; so node:fs and the socket code (which loads the embedded
+// native thread) are required only once the listener starts (node:fs alone is ~0.75 ms).
 import type { Logger } from "../log/logger.ts";
 import type { UeventSocket } from "../sys/uevent-socket.ts";
 import { parseUevent, UeventHub, type Uevent } from "./uevent.ts";

@@ -83,7 +83,7 @@ function bindRest(): void {
   for (const [name, f] of Object.entries(dlopen("libc.so.6", REST).symbols)) Object.defineProperty(C, name, { value: f, enumerable: true });
 }
 
-/** Whether the REST symbols have been bound (test/unit/startup-imports checks the start-up path). */
+/** Whether the REST symbols have been bound (test/unit/sys-file.test.ts checks the start-up path). */
 export function libcRestBound(): boolean {
   return restBound;
 }

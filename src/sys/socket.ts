@@ -17,7 +17,6 @@ const POLLHUP = 0x010;
 export { VMADDR_CID_ANY } from "./consts.ts";
 import { VMADDR_CID_ANY } from "./consts.ts";
 
-
 /** struct sockaddr_vm: u16 family, u16 reserved, u32 port, u32 cid, u8 flags, u8 zero[3]. */
 function sockaddrVm(cid: number, port: number): ArrayBuffer {
   const mem = new ArrayBuffer(16);
