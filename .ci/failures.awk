@@ -1,6 +1,8 @@
 # Reprints, after a failed `bun test`, what each failure printed: the file it was in, the lines
 # before each "(fail)" (bun prints a test's error above its result line) and each "Unhandled
 # error between tests" block. CI shows only the tail of its log, where this lands.
+# bun's own summary at the end repeats the result lines: stop there.
+/^[0-9]+ tests failed:$/ { exit }
 /^test\/.*\.test\.ts:$/ { file = $0; n = 0; grab = 0; next }
 /^# Unhandled error between tests/ { print "---- " file " (unhandled error between tests)"; grab = 40; rules = 0; next }
 # The block ends at its second line of dashes.
