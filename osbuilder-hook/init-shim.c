@@ -78,23 +78,29 @@ static void say(const char *msg) {
 }
 
 /*
- * The agent's JavaScriptCore runs without its DFG (optimising) JIT tier: in a pod VM the agent's
- * code is request handling, not hot loops, and DFG compiles cost memory that stays (settled RSS
- * after ~1000 container lifecycles 49-50 MiB instead of 56-57, anonymous 8.3 instead of 11.2 MiB)
- * and CPU on the VM's few vCPUs (agent CPU per lifecycle -20%, exec p99 3.5-4.3 -> 2.4-2.5 ms), for
- * ~7% of stdout throughput (docs/PERFORMANCE.md). Bun reads BUN_JSC_* only from the environment
- * at start, so whoever execs the agent sets it; a value already in the environment (the kernel
- * command line passes unknown KEY=VALUE words to init) is kept.
+ * Two JavaScriptCore options for the agent. Bun reads BUN_JSC_* only from the environment at start,
+ * so whoever execs the agent sets them; a value already in the environment (the kernel command
+ * line passes unknown KEY=VALUE words to init) is kept.
+ *  - useDFGJIT=0: no DFG (optimising) JIT tier. In a pod VM the agent's code is request handling,
+ *    not hot loops, and DFG compiles cost memory that stays (settled RSS after ~1000 container
+ *    lifecycles 49-50 MiB instead of 56-57, anonymous 8.3 instead of 11.2 MiB) and CPU on the VM's
+ *    few vCPUs (agent CPU per lifecycle -20%, exec p99 3.5-4.3 -> 2.4-2.5 ms), for ~7% of stdout
+ *    throughput (docs/PERFORMANCE.md).
+ *  - useWarmUpMarkedBlocks=0: no helper thread keeping 32 pre-faulted 16 KiB heap blocks (512 KiB)
+ *    resident for 10 s after each heap growth, which an idle agent pays for nothing (idle
+ *    anonymous memory -0.4 to -0.6 MiB, docs/PERFORMANCE.md).
  *
  * Bun exits at start on a BUN_JSC_* option its JavaScriptCore does not know (or a bad value), and
  * PID 1 exiting panics the kernel. So as PID 1, when the environment brings BUN_JSC_* options of
  * its own (say a typo on the kernel command line), the shim first runs `agent --version` with
  * them; if that fails (Bun's message is on the console), the agent starts without them. Boots
- * without such options pay nothing.
+ * without such options pay nothing. (The two defaults are known to the Bun the agent is built
+ * with: the hook's tests start the built agent with them.)
  */
-static char dfg_off[] = "BUN_JSC_useDFGJIT=0";
+static char *defaults[] = {"BUN_JSC_useDFGJIT=0", "BUN_JSC_useWarmUpMarkedBlocks=0"};
+#define N_DEFAULTS (sizeof(defaults) / sizeof(defaults[0]))
 #define MAX_ENV 254
-static char *env_out[MAX_ENV + 2];
+static char *env_out[MAX_ENV + N_DEFAULTS + 1];
 
 static int starts_with(const char *s, const char *prefix) {
 	while (*prefix)
@@ -102,18 +108,27 @@ static int starts_with(const char *s, const char *prefix) {
 	return 1;
 }
 
-/* envp without its BUN_JSC_* entries when drop_jsc, plus dfg_off unless it sets useDFGJIT. */
+/* Whether entry is "NAME=..." for the NAME of "NAME=value". */
+static int same_name(const char *entry, const char *def) {
+	while (*def && *def != '=')
+		if (*entry++ != *def++) return 0;
+	return *entry == '=';
+}
+
+/* envp without its BUN_JSC_* entries when drop_jsc, plus each default it does not set itself. */
 static char **agent_env(char **envp, int drop_jsc) {
 	long n = 0, k = 0;
-	int has_dfg = 0;
 	for (; envp[n]; n++)
 		if (n >= MAX_ENV) return envp; /* an unusual environment: pass it on as it is */
 	for (long i = 0; i < n; i++) {
 		if (drop_jsc && starts_with(envp[i], "BUN_JSC_")) continue;
-		if (starts_with(envp[i], "BUN_JSC_useDFGJIT=")) has_dfg = 1;
 		env_out[k++] = envp[i];
 	}
-	if (!has_dfg) env_out[k++] = dfg_off;
+	for (unsigned long d = 0; d < N_DEFAULTS; d++) {
+		int set = 0;
+		for (long i = 0; i < k && !set; i++) set = same_name(env_out[i], defaults[d]);
+		if (!set) env_out[k++] = defaults[d];
+	}
 	env_out[k] = 0;
 	return env_out;
 }

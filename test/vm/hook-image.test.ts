@@ -158,16 +158,20 @@ describe.skipIf(missing({ [`image tools (${absent.join(", ")})`]: absent.length 
       // Like Bun, it refuses to start (exit 1) with a BUN_JSC_* option it does not know.
       const refuse = `if [ -n "$BUN_JSC_bogus" ]; then echo "error: invalid JSC environment variable"; exit 1; fi`;
       writeFileSync(agent, `#!/bin/sh\n${refuse}\n[ "$1" = --version ] && { echo "fake-agent 1.0"; exit 0; }\n` +
-        `echo "agent argv0=$0 args=$* proc_mounts=$(${count}) ok=$BUN_JSC_ok dfg=$BUN_JSC_useDFGJIT"\n`, { mode: 0o755 });
+        `echo "agent argv0=$0 args=$* proc_mounts=$(${count}) ok=$BUN_JSC_ok dfg=$BUN_JSC_useDFGJIT warm=$BUN_JSC_useWarmUpMarkedBlocks"\n`, { mode: 0o755 });
       must([hookScript, dir, "--agent", agent, "--init", "yes", "--image", join(scratch, "shimroot.img")]);
       const inNs = (script: string) => must(["unshare", "-m", "--propagation", "private", "sh", "-c", script]);
       // Without /proc (how the kernel starts /sbin/init): the shim mounts it.
       expect(inNs(`chroot ${dir} /sbin/init vsock-cat 1 1026`)).toContain("agent argv0=/sbin/kata-agent args=vsock-cat 1 1026 proc_mounts=1");
       // With /proc mounted (a later `/sbin/init vsock-cat …`): it stays one mount.
       expect(inNs(`mount -t proc proc ${dir}/proc && chroot ${dir} /sbin/init x`)).toContain("proc_mounts=1");
-      // The agent runs without the DFG JIT tier; a value already in the environment is kept.
-      expect(inNs(`env -u BUN_JSC_useDFGJIT chroot ${dir} /sbin/init x`)).toMatch(/dfg=0$/m);
-      expect(inNs(`BUN_JSC_useDFGJIT=1 chroot ${dir} /sbin/init x`)).toMatch(/dfg=1$/m);
+      // The agent runs without the DFG JIT tier and the heap's warm-up thread; a value already in
+      // the environment is kept, each default on its own.
+      expect(inNs(`env -u BUN_JSC_useDFGJIT chroot ${dir} /sbin/init x`)).toMatch(/dfg=0 warm=0$/m);
+      expect(inNs(`BUN_JSC_useDFGJIT=1 chroot ${dir} /sbin/init x`)).toMatch(/dfg=1 warm=0$/m);
+      expect(inNs(`BUN_JSC_useWarmUpMarkedBlocks=1 chroot ${dir} /sbin/init x`)).toMatch(/dfg=0 warm=1$/m);
+      // A name that only starts like a default's is not that default.
+      expect(inNs(`BUN_JSC_useDFGJITX=1 chroot ${dir} /sbin/init x`)).toMatch(/dfg=0 warm=0$/m);
       // As PID 1 (a new pid namespace), BUN_JSC_* options of the environment's own are tried with
       // `--version` first: an option the agent refuses is dropped (with all the others) and said
       // so, instead of the agent exiting and the kernel panicking; good ones are kept.
@@ -175,11 +179,11 @@ describe.skipIf(missing({ [`image tools (${absent.join(", ")})`]: absent.length 
       const refused = asPid1("BUN_JSC_bogus=1 BUN_JSC_ok=1");
       expect(refused).toContain("error: invalid JSC environment variable");
       expect(refused).toContain("init-shim: the agent does not start with the BUN_JSC_* options in its environment");
-      expect(refused).toMatch(/agent argv0=\/sbin\/kata-agent args=x proc_mounts=1 ok= dfg=0$/m);
+      expect(refused).toMatch(/agent argv0=\/sbin\/kata-agent args=x proc_mounts=1 ok= dfg=0 warm=0$/m);
       const accepted = asPid1("BUN_JSC_ok=1");
       expect(accepted).toContain("fake-agent 1.0");
       expect(accepted).not.toContain("init-shim:");
-      expect(accepted).toMatch(/ok=1 dfg=0$/m);
+      expect(accepted).toMatch(/ok=1 dfg=0 warm=0$/m);
       // Without options of its own there is no trial run; and not as PID 1 nothing is checked.
       expect(asPid1("")).not.toContain("fake-agent 1.0");
       expect(sh(["sh", "-c", `BUN_JSC_bogus=1 unshare -m --propagation private chroot ${dir} /sbin/init x`]).out).toContain("invalid JSC environment variable");

@@ -76,7 +76,7 @@ describe("kata-agent-hook.sh, AGENT_INIT=no (systemd image)", () => {
     for (const line of [
       "StandardOutput=tty", "Type=simple", "ExecStart=/usr/bin/kata-agent", "LimitNOFILE=1073741824",
       "FailureAction=poweroff", "OOMScoreAdjust=-997", "ExecStop=/bin/sync ; /usr/bin/systemctl --force poweroff",
-      "Environment=BUN_JSC_useDFGJIT=0",
+      "Environment=BUN_JSC_useDFGJIT=0 BUN_JSC_useWarmUpMarkedBlocks=0",
     ]) expect(service.split("\n")).toContain(line);
     const target = readFileSync(join(rootfs, "usr/lib/systemd/system/kata-containers.target"), "utf8").split("\n");
     expect(target).toContain("Requires=basic.target");
@@ -176,6 +176,29 @@ describe("kata-agent-hook.sh, AGENT_INIT=yes (initrd image)", () => {
     const listing = Bun.spawnSync(["cpio", "-t", "--quiet"], { stdin: cpio }).stdout.toString();
     expect(listing).toMatch(/^sbin\/init$/m);
     expect(readFileSync(join(rootfs, "sbin/init")).equals(readFileSync(dynamicAgent))).toBe(true);
+  });
+});
+
+// Bun exits at start on a BUN_JSC_* option it does not know, and the shim adds its defaults without
+// a trial run: the agent this checkout builds must accept them (a Bun upgrade that drops one fails
+// here, not in a guest's PID 1).
+describe("the JavaScriptCore options the shim and the systemd unit give the agent", () => {
+  const agentBin = join(import.meta.dir, "../../dist/kata-agent");
+  const shimDefaults = [...readFileSync(join(import.meta.dir, "../../osbuilder-hook/init-shim.c"), "utf8")
+    .match(/static char \*defaults\[\] = \{([^}]*)\}/)![1]!.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
+  const unitLine = /^Environment=(BUN_JSC_.*)$/m.exec(readFileSync(join(import.meta.dir, "../../osbuilder-hook/kata-agent-hook.sh"), "utf8"))![1]!;
+  const run = (words: string[]) => Bun.spawnSync(["env", ...words, agentBin, "--version"], { stdout: "pipe", stderr: "pipe" });
+
+  test("both places set the same options", () => {
+    expect(shimDefaults.length).toBeGreaterThanOrEqual(2);
+    expect(unitLine.split(" ").sort()).toEqual([...shimDefaults].sort());
+  });
+
+  test("the built agent starts with them, and refuses an option its Bun does not know", () => {
+    const ok = run(shimDefaults);
+    expect(ok.stderr.toString()).toBe("");
+    expect(ok.exitCode).toBe(0);
+    expect(run(["BUN_JSC_noSuchOptionAnywhere=1"]).exitCode).not.toBe(0);
   });
 });
 
