@@ -48,7 +48,7 @@ export function writeAgentConfig(dir: string, socket: string, extra = ""): strin
 /** The environment a guest's agent gets from osbuilder-hook (its init shim and systemd unit add
  *  it; osbuilder-hook/init-shim.c says why). The host rows run the binary without it unless a
  *  row says "guest environment". */
-export const GUEST_ENV: Readonly<Record<string, string>> = { BUN_JSC_useDFGJIT: "0" };
+export const GUEST_ENV: Readonly<Record<string, string>> = { BUN_JSC_useDFGJIT: "0", BUN_JSC_useWarmUpMarkedBlocks: "0" };
 
 /** `wrap`: a command the agent runs under, which must exec it (same pid), e.g. `ip netns exec NS`.
  *  `env`: added to the bench's environment. */
