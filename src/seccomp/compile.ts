@@ -1,19 +1,21 @@
 // OCI seccomp profile → classic BPF program for seccomp(SECCOMP_SET_MODE_FILTER).
 //
 // Layout (the shape libseccomp and runc produce, checked against libseccomp in the tests):
-//   A = arch;  not AUDIT_ARCH_X86_64 → kill (bad architecture: i386 and everything else)
+//   A = arch;  AUDIT_ARCH_I386 → the i386 section when i386 is listed; not AUDIT_ARCH_X86_64 → kill
+//              (bad architecture)
 //   A = nr;    nr >= __X32_SYSCALL_BIT → the x32 section (or kill when x32 is not listed)
 //   x86_64 section: per syscall with rules, "nr == N ? its block : next"; at the end the default
-//   x32 section: the same with x32 numbers
+//   x32 section: the same with x32 numbers; i386 section: the same with i386 numbers, where a
+//   rule for a socket or SysV IPC call also covers its socketcall(2)/ipc(2) form (X86_MUX)
 // A syscall's block tries its rules in profile order: a rule without arguments answers at once;
 // one with arguments answers when every comparison holds (64-bit, as two 32-bit halves) and
 // otherwise falls to the next rule; after the last one comes the default action.
 import { Assembler, DATA, encode, type Label } from "./bpf.ts";
 import {
-  actionValue, archOf, AUDIT_ARCH_X86_64, flagValue, opOf, RET, SeccompError, X32_SYSCALL_BIT,
+  actionValue, archOf, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, flagValue, opOf, RET, SeccompError, X32_SYSCALL_BIT,
   type Arch, type CmpOp, type SeccompProfile,
 } from "./profile.ts";
-import { syscallTable } from "./syscalls.ts";
+import { syscallTable, X86_MUX } from "./syscalls.ts";
 
 export interface CompiledFilter {
   /** struct sock_filter[], 8 bytes per instruction. */
@@ -50,8 +52,10 @@ export function compileSeccomp(p: SeccompProfile): CompiledFilter {
   let flags = 0;
   p.flags.forEach((f, i) => (flags |= flagValue(`flags[${i}]`, f)));
 
-  const perArch = new Map<"x86_64" | "x32", Map<number, Rule[]>>();
-  for (const a of ["x86_64", "x32"] as const) if (arches.has(a)) perArch.set(a, new Map());
+  type Section = "x86_64" | "x32" | "x86";
+  const perArch = new Map<Section, Map<number, Rule[]>>();
+  for (const a of ["x86_64", "x32", "x86"] as const) if (arches.has(a)) perArch.set(a, new Map());
+  const add = (rules: Map<number, Rule[]>, nr: number, rule: Rule) => rules.set(nr, [...(rules.get(nr) ?? []), rule]);
   const unknown = new Set<string>();
   p.syscalls.forEach((s, i) => {
     const field = `syscalls[${i}]`;
@@ -66,37 +70,44 @@ export function compileSeccomp(p: SeccompProfile): CompiledFilter {
     // Kata (and runc) skip rules that would do what the default does anyway.
     if (ret === defaultRet) return;
     for (const name of s.names) {
-      let known = false;
       for (const [arch, rules] of perArch) {
         const nr = syscallTable(arch).get(name);
-        if (nr === undefined) continue;
-        known = true;
-        const list = rules.get(nr) ?? [];
-        list.push({ ret, conds });
-        rules.set(nr, list);
+        if (nr !== undefined) add(rules, nr, { ret, conds });
+        // The multiplexed form: its first argument is the call's number, and libseccomp keeps the
+        // rule's other comparisons as they are (they then look at socketcall's or ipc's own
+        // arguments), so this does the same.
+        const mux = arch === "x86" ? X86_MUX.get(name) : undefined;
+        if (mux) add(rules, mux.nr, { ret, conds: [{ index: 0, op: "eq", value: BigInt(mux.call), valueTwo: 0n }, ...conds.filter((c) => c.index !== 0)] });
       }
-      if (!known && !syscallTable("x86_64").has(name) && !syscallTable("x32").has(name)) unknown.add(name);
+      if (!(["x86_64", "x32", "x86"] as const).some((a) => syscallTable(a).has(name)) && !X86_MUX.has(name)) unknown.add(name);
     }
   });
 
   const asm = new Assembler();
   const bad = asm.label("bad-arch");
-  const x64 = asm.label("x86_64");
-  const x32 = asm.label("x32");
+  const labels: Record<Section, Label> = { x86_64: asm.label("x86_64"), x32: asm.label("x32"), x86: asm.label("x86") };
   asm.load(DATA.arch);
-  asm.jump("eq", AUDIT_ARCH_X86_64, "next", bad);
-  asm.load(DATA.nr);
-  if (perArch.has("x32")) asm.jump("ge", X32_SYSCALL_BIT, x32, perArch.has("x86_64") ? x64 : bad);
-  else {
-    // x86_64 alone: an x32 number is a bad architecture, except nr -1 (a syscall skipped by a
-    // tracer), which gets the x86_64 rules (none match: the default), as libseccomp does.
-    const high = asm.label("x32-range");
-    asm.jump("ge", X32_SYSCALL_BIT, high, x64);
-    asm.place(high);
-    asm.jump("eq", 0xffffffff, x64, bad);
+  if (perArch.has("x86")) asm.jump("eq", AUDIT_ARCH_I386, labels.x86, "next");
+  if (perArch.has("x86_64") || perArch.has("x32")) {
+    asm.jump("eq", AUDIT_ARCH_X86_64, "next", bad);
+    asm.load(DATA.nr);
+    if (perArch.has("x32")) asm.jump("ge", X32_SYSCALL_BIT, labels.x32, perArch.has("x86_64") ? labels.x86_64 : bad);
+    else {
+      // x86_64 alone: an x32 number is a bad architecture, except nr -1 (a syscall skipped by a
+      // tracer), which gets the x86_64 rules (none match: the default), as libseccomp does.
+      const high = asm.label("x32-range");
+      asm.jump("ge", X32_SYSCALL_BIT, high, labels.x86_64);
+      asm.place(high);
+      asm.jump("eq", 0xffffffff, labels.x86_64, bad);
+    }
+  } else {
+    // Neither 64-bit ABI listed (say only SCMP_ARCH_X86, or only architectures that never run
+    // here): every x86_64 and x32 program gets the bad-architecture action, as with libseccomp.
+    asm.ret(RET.KILL_THREAD);
   }
   for (const [arch, rules] of perArch) {
-    asm.place(arch === "x86_64" ? x64 : x32);
+    asm.place(labels[arch]);
+    if (arch === "x86") asm.load(DATA.nr);
     const bit = arch === "x32" ? X32_SYSCALL_BIT : 0;
     for (const [nr, list] of [...rules].sort((a, b) => a[0] - b[0])) {
       const skip = asm.label(`not-${arch}-${nr}`);

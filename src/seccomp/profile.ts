@@ -78,10 +78,10 @@ export const AUDIT_ARCH_X86_64 = 0xc000003e;
 export const AUDIT_ARCH_I386 = 0x40000003;
 export const X32_SYSCALL_BIT = 0x40000000;
 
-/** Architectures a filter can name. Only x86_64 and x32 have syscall tables here: i386 programs
- *  (another AUDIT_ARCH) are then outside the filter and get the bad-architecture action (kill),
- *  more restrictive than listing them, never less. Other architectures never run on this guest. */
-export type Arch = "x86_64" | "x32" | "other";
+/** Architectures a filter can name. x86_64, x32 and i386 (32-bit x86 programs, AUDIT_ARCH_I386)
+ *  run on this guest and have syscall tables here; a filter that does not list one of them gives
+ *  its programs the bad-architecture action (kill). Other architectures never run here. */
+export type Arch = "x86_64" | "x32" | "x86" | "other";
 
 export function archOf(field: string, name: string): Arch {
   switch (name) {
@@ -90,6 +90,7 @@ export function archOf(field: string, name: string): Arch {
     case "SCMP_ARCH_X32":
       return "x32";
     case "SCMP_ARCH_X86":
+      return "x86";
     case "SCMP_ARCH_ARM":
     case "SCMP_ARCH_AARCH64":
     case "SCMP_ARCH_MIPS":

@@ -1,8 +1,12 @@
 // Seccomp end to end: a busybox container under Docker's real default profile runs and is denied
 // unshare; a profile that answers mkdirat with EPERM makes mkdir fail while ls works, in the init
 // and in exec'd processes, with and without NoNewPrivileges (the two load orders); NOTIFY is
-// refused; GetGuestDetails reports seccomp support.
-import { describe, expect, test } from "bun:test";
+// refused; GetGuestDetails reports seccomp support. A 32-bit (i386) program runs under Docker's
+// profile, which lists SCMP_ARCH_X86, and its socketcall(2) follows the socket rules.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { grpc } from "../../src/gen/index.ts";
 import type { SeccompProfile } from "../../src/seccomp/profile.ts";
 import { dockerProfile } from "../helpers/seccomp/docker-profile.ts";
@@ -29,9 +33,10 @@ const noMkdir: grpc.ILinuxSeccomp = {
 /** With CAP_SYS_ADMIN, so that only the filter can deny unshare. */
 const ADMIN_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SYS_ADMIN"];
 
-async function run(cid: string, script: string, seccomp: grpc.ILinuxSeccomp | undefined, nnp: boolean): Promise<{ out: string; status: number }> {
+async function run(cid: string, script: string, seccomp: grpc.ILinuxSeccomp | undefined, nnp: boolean, binds: Record<string, string> = {}): Promise<{ out: string; status: number }> {
   cids.add(cid);
   const s = h.spec(["sh", "-c", script], { cid }) as grpc.ISpec;
+  for (const [dest, source] of Object.entries(binds)) s.Mounts!.push({ destination: dest, type: "bind", source, options: ["rbind", "ro"] });
   if (seccomp) s.Linux!.Seccomp = seccomp;
   s.Process!.Capabilities = { Bounding: ADMIN_CAPS, Effective: ADMIN_CAPS, Permitted: ADMIN_CAPS, Inheritable: [], Ambient: [] };
   s.Process!.NoNewPrivileges = nnp;
@@ -69,6 +74,41 @@ describe.skipIf(!isRoot)("seccomp", () => {
       expect(r.out).toContain("Operation not permitted");
     });
   }
+
+  describe("a 32-bit (i386) program", () => {
+    // Built here: gcc emits i386 code without a 32-bit libc (-nostdlib), and the kernel runs it
+    // through its IA-32 emulation.
+    const dir = mkdtempSync(join(tmpdir(), "seccomp-i386-"));
+    beforeAll(() => {
+      const cc = Bun.spawnSync(["cc", "-m32", "-nostdlib", "-static", "-fno-pic", "-fno-stack-protector", "-O1", "-o", join(dir, "hello"),
+        join(import.meta.dir, "../helpers/seccomp/i386-hello.c")]);
+      if (cc.exitCode !== 0) throw new Error(`building the i386 program failed: ${cc.stderr.toString()}`);
+    });
+    /** Everything allowed but one call (EPERM), on both ABIs. */
+    const denyOne = (name: string): grpc.ILinuxSeccomp => ({
+      DefaultAction: "SCMP_ACT_ALLOW", Architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"], Flags: [],
+      Syscalls: [{ Names: [name], Action: "SCMP_ACT_ERRNO", errnoret: 1 }],
+    });
+
+    test("runs under Docker's default profile (SCMP_ARCH_X86 listed), socketcall included", async () => {
+      const r = await run("i386-docker", "/i386/hello; echo status=$?", toSpec(dockerProfile()), true, { "/i386": dir });
+      expect(r.out).toContain("i386 ok\nsocketcall ok\nstatus=0");
+    });
+
+    test("a rule for socket decides socketcall(SYS_SOCKET) too, as libseccomp does; one for bind does not", async () => {
+      const denied = await run("i386-no-socket", "exec /i386/hello", denyOne("socket"), true, { "/i386": dir });
+      expect(denied.out).toBe("i386 ok\nsocketcall denied\n");
+      const other = await run("i386-no-bind", "exec /i386/hello", denyOne("bind"), true, { "/i386": dir });
+      expect(other.out).toBe("i386 ok\nsocketcall ok\n");
+    });
+
+    test("a profile without SCMP_ARCH_X86 kills it (the bad-architecture action)", async () => {
+      const p = dockerProfile();
+      const r = await run("i386-noarch", "/i386/hello; echo status=$?", toSpec({ ...p, architectures: p.architectures.filter((a) => a !== "SCMP_ARCH_X86") }), true, { "/i386": dir });
+      expect(r.out).not.toContain("i386 ok");
+      expect(r.out).toContain(`status=${128 + 31}`); // SIGSYS
+    });
+  });
 
   test("an exec'd process gets the container's filter", async () => {
     const cid = "exec-filtered";

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { kindOf } from "../../src/errors.ts";
 import { decode } from "../../src/seccomp/bpf.ts";
 import { compileSeccomp } from "../../src/seccomp/compile.ts";
-import { AUDIT_ARCH_X86_64, RET, type SeccompProfile } from "../../src/seccomp/profile.ts";
+import { AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, RET, type SeccompProfile } from "../../src/seccomp/profile.ts";
 import { syscallTable } from "../../src/seccomp/syscalls.ts";
 import { run } from "../helpers/seccomp/bpf-interp.ts";
 
@@ -60,4 +60,16 @@ test("a syscall block longer than a conditional jump reaches still works (long j
   expect(call(ioctl, 1200n)).toBe(RET.ALLOW);
   expect(call(mkdir, 0n)).toBe(RET.ERRNO | 13);
   expect(call(0, 0n)).toBe(RET.ALLOW);
+});
+
+test("a profile listing only architectures that never run here compiles, and every program gets the bad-architecture action", () => {
+  // (It used to fail with an internal "label was never placed" error.)
+  const { filter } = compileSeccomp(base({ architectures: ["SCMP_ARCH_AARCH64"], syscalls: [{ names: ["mkdirat"], action: "SCMP_ACT_ERRNO", args: [] }] }));
+  const zero = [0n, 0n, 0n, 0n, 0n, 0n];
+  for (const arch of [AUDIT_ARCH_X86_64, AUDIT_ARCH_I386]) expect(run(filter, { nr: 0, arch, args: zero })).toBe(RET.KILL_THREAD);
+});
+
+test("names only i386 has (socketcall, ipc) or reaches only through them (send, recv) are not reported unknown", () => {
+  const c = compileSeccomp(base({ architectures: ["SCMP_ARCH_X86_64"], syscalls: [{ names: ["socketcall", "ipc", "send", "recv", "no_such_call"], action: "SCMP_ACT_ERRNO", args: [] }] }));
+  expect(c.unknownNames).toEqual(["no_such_call"]);
 });

@@ -23,7 +23,7 @@ beforeAll(() => {
 
 const OPS: Record<string, number> = { ne: 1, lt: 2, le: 3, eq: 4, ge: 5, gt: 6, "masked-eq": 7 };
 
-/** The profile reduced the way Kata feeds libseccomp (action == default skipped, i386 left out). */
+/** The profile reduced the way Kata feeds libseccomp (action == default skipped). */
 function helperInput(p: SeccompProfile): string {
   const def = actionValue("defaultAction", p.defaultAction, undefined);
   const lines = [`default ${def}`];
@@ -68,23 +68,26 @@ function argValues(p: SeccompProfile): bigint[] {
   return [...v];
 }
 
-/** Numbers (both ABIs) of the syscalls whose rules compare arguments. */
-function withArgs(p: SeccompProfile): Set<number> {
-  const out = new Set<number>();
+/** Per audit arch, the numbers of the syscalls whose rules compare arguments (x86_64 and x32
+ *  share AUDIT_ARCH_X86_64). On i386 the multiplexers always compare their first argument. */
+function withArgs(p: SeccompProfile): Map<number, Set<number>> {
+  const x64 = new Set<number>(), i386 = new Set<number>([102, 117]);
   for (const s of p.syscalls) {
     if (s.args.length === 0) continue;
     for (const name of s.names) {
-      const a = syscallTable("x86_64").get(name), b = syscallTable("x32").get(name);
-      if (a !== undefined) out.add(a);
-      if (b !== undefined) out.add((b | X32_SYSCALL_BIT) >>> 0);
+      const a = syscallTable("x86_64").get(name), b = syscallTable("x32").get(name), c = syscallTable("x86").get(name);
+      if (a !== undefined) x64.add(a);
+      if (b !== undefined) x64.add((b | X32_SYSCALL_BIT) >>> 0);
+      if (c !== undefined) i386.add(c);
     }
   }
-  return out;
+  return new Map([[AUDIT_ARCH_X86_64, x64], [AUDIT_ARCH_I386, i386]]);
 }
 
 function inputs(p: SeccompProfile): SeccompData[] {
   const out: SeccompData[] = [];
-  const values = argValues(p);
+  // Around every constant, plus every socketcall/ipc call number (and a few past them).
+  const values = [...new Set([...argValues(p), ...Array.from({ length: 27 }, (_, i) => BigInt(i))])];
   const argNrs = withArgs(p);
   const zero = [0n, 0n, 0n, 0n, 0n, 0n];
   for (const arch of [AUDIT_ARCH_X86_64, AUDIT_ARCH_I386, 0xc00000b7 /* aarch64 */]) {
@@ -93,9 +96,13 @@ function inputs(p: SeccompProfile): SeccompData[] {
     nrs.push(0x3fffffff, 0x7fffffff, 0xffffffff, 0xfffffffe);
     for (const nr of nrs) {
       out.push({ nr, arch, args: zero });
-      if (arch !== AUDIT_ARCH_X86_64 || !argNrs.has(nr)) continue;
+      if (!argNrs.get(arch)?.has(nr)) continue;
       for (let i = 0; i < 6; i++) for (const x of values) { const args = [...zero]; args[i] = x; out.push({ nr, arch, args }); }
       for (const x of values) out.push({ nr, arch, args: [x, x, x, x, x, x] });
+      // A multiplexed call with each call number and each value in another argument.
+      if (arch === AUDIT_ARCH_I386 && (nr === 102 || nr === 117)) {
+        for (let call = 0n; call < 27n; call++) for (let i = 1; i < 6; i++) for (const x of values) { const args = [call, ...zero.slice(1)]; args[i] = x; out.push({ nr, arch, args }); }
+      }
     }
   }
   return out;
@@ -185,6 +192,33 @@ describe("compiled filters decide like libseccomp's", () => {
         rule(["pwrite64"], "SCMP_ACT_ALLOW", [arg(3, "SCMP_CMP_GE", 4096n)]),
       ],
     });
+  });
+
+  test("i386: socket and SysV IPC rules also cover socketcall(2) and ipc(2), argument rules included", () => {
+    agree({
+      defaultAction: "SCMP_ACT_ERRNO", architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"], flags: [],
+      syscalls: [
+        rule(["read", "write", "exit_group", "mmap2", "fstat64"], "SCMP_ACT_ALLOW"),
+        rule(["socket"], "SCMP_ACT_ALLOW", [arg(0, "SCMP_CMP_NE", 40n)]),
+        rule(["connect", "accept", "send", "recv"], "SCMP_ACT_ALLOW"), // accept, send, recv: socketcall only
+        rule(["setsockopt"], "SCMP_ACT_ALLOW", [arg(1, "SCMP_CMP_EQ", 1n), arg(2, "SCMP_CMP_LT", 30n)]),
+        rule(["shmget", "semop"], "SCMP_ACT_ALLOW"),
+        rule(["msgctl"], "SCMP_ACT_ERRNO", [], 13),
+        rule(["personality"], "SCMP_ACT_ALLOW", [arg(0, "SCMP_CMP_EQ", 0xffffffffn)]),
+        rule(["clone"], "SCMP_ACT_ALLOW", [arg(0, "SCMP_CMP_MASKED_EQ", 2114060288n, 0n)]),
+      ],
+    });
+  });
+
+  test("i386: a rule for socketcall or ipc itself, and an allow-all default", () => {
+    agree({
+      defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_X86"], flags: [],
+      syscalls: [rule(["socketcall"], "SCMP_ACT_ERRNO", [], 1), rule(["shmat"], "SCMP_ACT_KILL_PROCESS"), rule(["bind"], "SCMP_ACT_LOG")],
+    });
+  });
+
+  test("i386 only: x86_64 and x32 programs get the bad-architecture action", () => {
+    agree({ defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86"], flags: [], syscalls: [rule(["mkdir", "sendto"], "SCMP_ACT_ERRNO", [], 13)] });
   });
 
   test("x32 only", () => {

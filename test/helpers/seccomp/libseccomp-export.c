@@ -2,7 +2,7 @@
  * BPF program it generates (seccomp_export_bpf) to stdout. The profile comes on stdin, one item
  * per line, already reduced to what libseccomp takes:
  *   default <action u32>
- *   arch <x86_64|x32>                                   (none: the native arch only)
+ *   arch <x86_64|x32|x86>                               (none: the native arch only)
  *   rule <action u32> <syscall name> <nargs> {<index> <op 1..7> <datum_a> <datum_b>}...
  * Actions are raw SECCOMP_RET_* values (libseccomp's SCMP_ACT_* have the same values). */
 #include <seccomp.h>
@@ -12,14 +12,17 @@
 
 int main(int argc, char **argv) {
   char kind[16], name[128];
-  /* --known: echo the names (one per line on stdin) this libseccomp resolves on x86_64. */
+  /* --known: echo the names (one per line on stdin) this libseccomp knows on x86_64, x32 or x86
+   * (a name missing from the native table resolves to a negative pseudo number). */
   if (argc > 1 && !strcmp(argv[1], "--known")) {
     while (scanf("%127s", name) == 1)
-      if (seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, name) >= 0) printf("%s\n", name);
+      if (seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, name) >= 0 || seccomp_syscall_resolve_name_arch(SCMP_ARCH_X32, name) >= 0 ||
+          seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86, name) >= 0)
+        printf("%s\n", name);
     return 0;
   }
   unsigned int def = 0, action;
-  int archs = 0, x64 = 0, x32 = 0;
+  int archs = 0, x64 = 0, x32 = 0, x86 = 0;
   scmp_filter_ctx ctx = NULL;
   /* First pass: default and arches (they must precede the rules in libseccomp). */
   char *lines[16384];
@@ -34,12 +37,14 @@ int main(int argc, char **argv) {
       archs++;
       if (!strcmp(name, "x86_64")) x64 = 1;
       if (!strcmp(name, "x32")) x32 = 1;
+      if (!strcmp(name, "x86")) x86 = 1;
     }
   }
   ctx = seccomp_init(def);
   if (!ctx) { fprintf(stderr, "seccomp_init failed\n"); return 2; }
   if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) < 0) return 3;
   if (archs && x32 && seccomp_arch_add(ctx, SCMP_ARCH_X32) < 0) { fprintf(stderr, "arch x32\n"); return 4; }
+  if (archs && x86 && seccomp_arch_add(ctx, SCMP_ARCH_X86) < 0) { fprintf(stderr, "arch x86\n"); return 4; }
   if (archs && !x64 && seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE) < 0) { fprintf(stderr, "arch remove\n"); return 4; }
   for (int i = 0; i < n; i++) {
     int nargs, used;
