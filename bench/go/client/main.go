@@ -2,16 +2,16 @@
 // agent) driving one server over ONE connection. Each subcommand prints one JSON object on
 // stdout; bench/run.ts runs it alternately against our agent and against the anchors.
 //
-//   check     -addr A -inflight N -calls M [-warmup W]      Health.Check latency and throughput
-//   lifecycle -addr A -spec F -n K                          Create → Start → Wait → Remove, K times
-//   exec      -addr A -spec F -n K                          ExecProcess → WaitProcess of /bin/true, K times
-//   stdout    -addr A -spec F -len L -bytes B               ReadStdout until EOF; B bytes expected
-//   readonly  -addr A -len L -bytes B                       ReadStdout only (no container) until B bytes:
-//                                                           against bench-server, the protocol's ceiling
-//   startup   -addr A -n K -- CMD ARGS...                   exec CMD until its Check answers, K times
-//   command   -n K -- CMD ARGS...                           run CMD to completion K times ("{i}" in an
-//                                                           argument becomes the iteration number); wall
-//                                                           time and CPU (wait4 rusage: the whole tree) of each
+//	check     -addr A -inflight N -calls M [-warmup W]      Health.Check latency and throughput
+//	lifecycle -addr A -spec F -n K                          Create → Start → Wait → Remove, K times
+//	exec      -addr A -spec F -n K                          ExecProcess → WaitProcess of /bin/true, K times
+//	stdout    -addr A -spec F -len L -bytes B               ReadStdout until EOF; B bytes expected
+//	readonly  -addr A -len L -bytes B                       ReadStdout only (no container) until B bytes:
+//	                                                        against bench-server, the protocol's ceiling
+//	startup   -addr A -n K -- CMD ARGS...                   exec CMD until its Check answers, K times
+//	command   -n K -- CMD ARGS...                           run CMD to completion K times ("{i}" in an
+//	                                                        argument becomes the iteration number); wall
+//	                                                        time and CPU (wait4 rusage: the whole tree) of each
 //
 // F is a grpc.Spec encoded as protobuf by bench/run.ts (from our minimalSpec), so the Go side
 // never needs to know how a spec is built.
