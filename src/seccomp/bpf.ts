@@ -68,6 +68,10 @@ export class Assembler {
   goto(to: Label): void {
     this.items.push({ kind: "ja", to });
   }
+  /** Instructions so far, before long jumps are expanded. */
+  get length(): number {
+    return this.items.filter((it) => it.kind !== "label").length;
+  }
 
   assemble(): Insn[] {
     // Expand conditional jumps that reach too far until every offset fits (each expansion only

@@ -109,13 +109,40 @@ export function compileSeccomp(p: SeccompProfile): CompiledFilter {
     asm.place(labels[arch]);
     if (arch === "x86") asm.load(DATA.nr);
     const bit = arch === "x32" ? X32_SYSCALL_BIT : 0;
+    // A syscall whose first rule compares nothing jumps straight to a return instruction shared
+    // with the others of the same action (one instruction per syscall instead of two, as
+    // libseccomp's filters do). The shared returns are laid out in pools, jumped over, at most
+    // ~200 instructions after their first use: a conditional jump reaches 255 ahead, and a
+    // longer one would be expanded into three instructions.
+    let pool = new Map<number, Label>();
+    let poolOpened = asm.length;
+    const flush = () => {
+      if (pool.size === 0) return;
+      const over = asm.label("over-returns");
+      asm.goto(over);
+      for (const [ret, at] of pool) (asm.place(at), asm.ret(ret));
+      asm.place(over);
+      pool = new Map();
+    };
     for (const [nr, list] of [...rules].sort((a, b) => a[0] - b[0])) {
+      const first = list[0]!;
+      if (first.conds.length === 0) {
+        if (pool.size === 0) poolOpened = asm.length;
+        let at = pool.get(first.ret);
+        if (!at) pool.set(first.ret, (at = asm.label(`ret-${first.ret}`)));
+        asm.jump("eq", (nr | bit) >>> 0, at, "next");
+        if (asm.length - poolOpened >= 200) flush();
+        continue;
+      }
+      flush(); // a rule block can be long: the pool comes before it
       const skip = asm.label(`not-${arch}-${nr}`);
       asm.jump("eq", (nr | bit) >>> 0, "next", skip);
       emitRules(asm, list, defaultRet, arch === "x86_64");
       asm.place(skip);
     }
     asm.ret(defaultRet);
+    // The last pool follows the section's final return: nothing falls into it.
+    for (const [ret, at] of pool) (asm.place(at), asm.ret(ret));
   }
   asm.place(bad);
   asm.ret(RET.KILL_THREAD);
