@@ -41,12 +41,14 @@ type Item =
 export class Assembler {
   private items: Item[] = [];
   private n = 0;
+  private labels = 0;
 
   label(name: string): Label {
     return { name: `${name}#${this.n++}` };
   }
   place(label: Label): void {
     this.items.push({ kind: "label", label });
+    this.labels++;
   }
   load(offset: number): void {
     this.items.push({ kind: "op", code: BPF.LD_W_ABS, k: offset });
@@ -70,7 +72,7 @@ export class Assembler {
   }
   /** Instructions so far, before long jumps are expanded. */
   get length(): number {
-    return this.items.filter((it) => it.kind !== "label").length;
+    return this.items.length - this.labels;
   }
 
   assemble(): Insn[] {
