@@ -3,8 +3,8 @@
 // and in exec'd processes, with and without NoNewPrivileges (the two load orders); NOTIFY is
 // refused; GetGuestDetails reports seccomp support. A 32-bit (i386) program runs under Docker's
 // profile, which lists SCMP_ARCH_X86, and its socketcall(2) follows the socket rules.
-import { beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { grpc } from "../../src/gen/index.ts";
@@ -79,6 +79,7 @@ describe.skipIf(!isRoot)("seccomp", () => {
     // Built here: gcc emits i386 code without a 32-bit libc (-nostdlib), and the kernel runs it
     // through its IA-32 emulation.
     const dir = mkdtempSync(join(tmpdir(), "seccomp-i386-"));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
     beforeAll(() => {
       const cc = Bun.spawnSync(["cc", "-m32", "-nostdlib", "-static", "-fno-pic", "-fno-stack-protector", "-O1", "-o", join(dir, "hello"),
         join(import.meta.dir, "../helpers/seccomp/i386-hello.c")]);
