@@ -2,8 +2,8 @@
 // compiles the same profiles in a small C helper that exports its BPF; a BPF interpreter runs
 // both programs for every syscall number of every architecture section × a set of argument
 // values, and the two must return the same action every time.
-import { beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileSeccomp } from "../../src/seccomp/compile.ts";
@@ -13,9 +13,10 @@ import { run, type SeccompData } from "../helpers/seccomp/bpf-interp.ts";
 import { dockerProfile, DOCKER_DEFAULT_CAPS } from "../helpers/seccomp/docker-profile.ts";
 
 let helper = "";
+const dir = mkdtempSync(join(tmpdir(), "libseccomp-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 beforeAll(() => {
-  const dir = mkdtempSync(join(tmpdir(), "libseccomp-"));
   helper = join(dir, "export");
   const cc = Bun.spawnSync(["cc", "-O1", "-o", helper, join(import.meta.dir, "../helpers/seccomp/libseccomp-export.c"), "-lseccomp"]);
   if (cc.exitCode !== 0) throw new Error(`building the libseccomp helper failed (needs cc and libseccomp-dev): ${cc.stderr.toString()}`);
