@@ -130,13 +130,27 @@ export interface Level {
 /**
  * A container's cgroup is always one the agent makes: an existing directory belongs to someone
  * else (another container, a system service, the agent itself), and adopting it would rewrite its
- * device rules and limits, and freeze and kill its processes on removal.
+ * device rules and limits, and freeze and kill its processes on removal. The leaf's mkdir(2) is
+ * the check (EEXIST), so there is no window between a check and the mkdir.
  */
-export function refuseExisting(leaves: readonly string[], rel: string): void {
-  for (const dir of leaves) {
-    if (existsSync(dir)) {
-      throw new CgroupError(`cgroupsPath ${JSON.stringify(rel)}: cgroup ${dir} already exists; the agent only uses cgroups it creates`, "EEXIST", "exists");
-    }
+export function makeNewLevels(root: string, rel: string): Level[] {
+  const levels = makeLevels(root, rel);
+  const leaf = levels[levels.length - 1]!;
+  if (!leaf.created) {
+    throw new CgroupError(`cgroupsPath ${JSON.stringify(rel)}: cgroup ${leaf.dir} already exists; the agent only uses cgroups it creates`, "EEXIST", "exists");
+  }
+  return levels;
+}
+
+/** Undoes makeNewLevels for a cgroup no process was put in yet (a create that failed later):
+ *  the leaf, then the ancestors this process made that are now empty. Never throws. */
+export function undoNewLevels(root: string, leaf: string): void {
+  try {
+    rmdirSync(leaf);
+    createdByUs.delete(leaf);
+    removeCreatedAncestors(root, leaf);
+  } catch (e) {
+    cgLog.warn("cgroups: undoing a cgroup made for a failed create", { path: leaf, error: codeOf(e) ?? String(e) });
   }
 }
 
@@ -236,6 +250,11 @@ export async function removeLevels(root: string, leaf: string, timeoutMs: number
     }
   }
   createdByUs.delete(leaf);
+  removeCreatedAncestors(root, leaf);
+}
+
+/** rmdir each ancestor of `leaf` below `root` that this process created, while they are empty. */
+function removeCreatedAncestors(root: string, leaf: string): void {
   let dir = leaf;
   for (;;) {
     const parent = dir.slice(0, dir.lastIndexOf("/"));

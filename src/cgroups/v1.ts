@@ -3,8 +3,8 @@
 // cgroup-v1 file names; proto3 zeros mean "not requested" and are not written.
 import { initialDeviceWrites, specDeviceWrites, type DeviceWrite } from "./devices.ts";
 import {
-  CgroupError, cgLog, closeQuietly, hasFile, hugepageSizes, makeLevels, openProcs, readOptional, readProcsRecursive, readValue,
-  refuseExisting, removeLevels, sleep, writeValue, writeValues,
+  CgroupError, cgLog, closeQuietly, hasFile, hugepageSizes, openProcs, readOptional, readProcsRecursive, readValue,
+  makeNewLevels, removeLevels, undoNewLevels, sleep, writeValue, writeValues,
 } from "./fsutil.ts";
 import type { CgroupManager, CgroupMountView } from "./manager.ts";
 import { int, str, type LinuxBlockIO, type LinuxCPU, type LinuxMemory, type LinuxThrottleDevice, type Resources } from "./resources.ts";
@@ -56,22 +56,29 @@ export class V1Manager implements CgroupManager {
   }
 
   create(): void {
-    refuseExisting(this.hierarchies.map((h) => h.dir), this.rel);
-    for (const h of this.hierarchies) {
-      const levels = makeLevels(h.mountPoint, this.rel);
-      if (h.controllers.includes("cpuset")) {
-        // A cpuset cgroup starts with empty cpus/mems and refuses tasks until they are set:
-        // copy the parent's at every level we made.
-        for (const l of levels) {
-          if (!l.created) continue;
-          for (const f of ["cpuset.cpus", "cpuset.mems"]) {
-            if (readValue(l.dir, f) === "") writeValue(l.dir, f, readValue(l.parent, f));
+    const made: { mountPoint: string; dir: string }[] = [];
+    try {
+      for (const h of this.hierarchies) {
+        const levels = makeNewLevels(h.mountPoint, this.rel);
+        made.push(h);
+        if (h.controllers.includes("cpuset")) {
+          // A cpuset cgroup starts with empty cpus/mems and refuses tasks until they are set:
+          // copy the parent's at every level we made.
+          for (const l of levels) {
+            if (!l.created) continue;
+            for (const f of ["cpuset.cpus", "cpuset.mems"]) {
+              if (readValue(l.dir, f) === "") writeValue(l.dir, f, readValue(l.parent, f));
+            }
           }
         }
       }
+      const devices = this.dirs.get("devices");
+      if (devices) writeDeviceRules(devices, initialDeviceWrites());
+    } catch (e) {
+      // Nothing was put in them yet: take back what this create made in the hierarchies before.
+      for (const h of made) undoNewLevels(h.mountPoint, h.dir);
+      throw e;
     }
-    const devices = this.dirs.get("devices");
-    if (devices) writeDeviceRules(devices, initialDeviceWrites());
     cgLog.info("cgroup created", { path: this.path, cgroup_version: 1 });
   }
 

@@ -6,7 +6,7 @@
 // BPF_PROG_TYPE_CGROUP_DEVICE built from the same rules as the v1 whitelist (device-filter.ts) is
 // attached to the cgroup before the first process joins it, and replaced when UpdateContainer
 // brings device rules.
-import { CgroupError, cgLog, hasFile, hugepageSizes, makeLevels, openProcs, readOptional, readProcsRecursive, readValue, refuseExisting, removeLevels, sleep, writeValue } from "./fsutil.ts";
+import { CgroupError, cgLog, hasFile, hugepageSizes, makeNewLevels, openProcs, readOptional, readProcsRecursive, readValue, removeLevels, undoNewLevels, sleep, writeValue } from "./fsutil.ts";
 import type { CgroupManager, CgroupMountView } from "./manager.ts";
 import { deviceFilterProgram, rulesFromWrites } from "./device-filter.ts";
 import { initialDeviceWrites, specDeviceWrites, type DeviceWrite } from "./devices.ts";
@@ -79,8 +79,13 @@ export class V2Manager implements CgroupManager {
   }
 
   create(): void {
-    refuseExisting([this.dir], this.rel);
-    for (const level of makeLevels(this.root, this.rel)) enableControllers(level.parent);
+    const levels = makeNewLevels(this.root, this.rel);
+    try {
+      for (const level of levels) enableControllers(level.parent);
+    } catch (e) {
+      undoNewLevels(this.root, this.dir);
+      throw e;
+    }
     cgLog.info("cgroup created", { path: this.path, cgroup_version: 2 });
   }
 

@@ -16,21 +16,26 @@ export const READ_LIMIT = 16 * 1024 * 1024;
 export function readTextFile(path: string, limit = READ_LIMIT): string {
   const fd = check(`open(${path})`, C.open(cstr(path), O_RDONLY | O_CLOEXEC | O_NOCTTY, 0));
   try {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = new Uint8Array(new ArrayBuffer(CHUNK));
-      const n = retry(`read(${path})`, () => C.read(fd, ptr(chunk), CHUNK));
-      if (n === 0) break;
-      total += n;
-      if (total > limit) throw new SysError(`read(${path}): more than ${limit} bytes`, EFBIG);
-      chunks.push(n === CHUNK ? chunk : chunk.subarray(0, n));
-    }
-    const all = chunks.length === 1 ? chunks[0]! : concat(chunks, total);
-    return new TextDecoder().decode(all);
+    return readTextFd(fd, path, limit);
   } finally {
     C.close(fd);
   }
+}
+
+/** Everything left to read from `fd` (blocking) as UTF-8 text; `label` names it in errors. */
+export function readTextFd(fd: number, label: string, limit = READ_LIMIT): string {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = new Uint8Array(new ArrayBuffer(CHUNK));
+    const n = retry(`read(${label})`, () => C.read(fd, ptr(chunk), CHUNK));
+    if (n === 0) break;
+    total += n;
+    if (total > limit) throw new SysError(`read(${label}): more than ${limit} bytes`, EFBIG);
+    chunks.push(n === CHUNK ? chunk : chunk.subarray(0, n));
+  }
+  const all = chunks.length === 1 ? chunks[0]! : concat(chunks, total);
+  return new TextDecoder().decode(all);
 }
 
 function concat(chunks: Uint8Array[], total: number): Uint8Array {

@@ -23,6 +23,7 @@ import { encodePlan } from "./launch-encode.ts";
 import { LaunchError, STEP_EXEC, launchFailure } from "./launch-error.ts";
 import { closeFd, pipe, setNonBlocking, writeAll } from "./pipe.ts";
 import { onExit, track } from "./reaper.ts";
+import { readToEnd } from "./readiness.ts";
 import { F_ADD_SEALS, O_CLOEXEC, O_PATH, SIGKILL } from "./consts.ts";
 
 export { LaunchError } from "./launch-error.ts";
@@ -181,7 +182,7 @@ export async function startInit(c: Created): Promise<void> {
   let status: Uint8Array;
   try {
     setNonBlocking(statusFd);
-    status = new Uint8Array(await new Response(Bun.file(statusFd).stream()).arrayBuffer());
+    status = await readToEnd(statusFd, RECORD_BYTES);
   } finally {
     closeFd(statusFd);
   }

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { C, check, cstr } from "./libc.ts";
 import { parseMountinfo, type MountInfo } from "./mountinfo.ts";
+import { markOwnMountTableStale } from "./own-mounts.ts";
 
 export const MS = {
   RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8, REMOUNT: 32, NOATIME: 1024, BIND: 4096, REC: 16384,
@@ -10,6 +11,8 @@ export const MS = {
 
 export function mount(source: string, target: string, fstype: string, flags: number, data = ""): void {
   const s = cstr(source), t = cstr(target), f = cstr(fstype), d = cstr(data);
+  // A propagation change is a mount(2) the kernel's mountinfo poll does not report.
+  markOwnMountTableStale();
   check(`mount ${fstype || source} on ${target}`, C.mount(s, t, f, BigInt(flags), data ? d : null));
 }
 

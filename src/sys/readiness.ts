@@ -10,7 +10,7 @@ import { dlopenEmbedded } from "./embedded-lib.ts";
 import soPath from "../../build/native/libreadiness.so" with { type: "file" };
 import { C } from "./libc.ts";
 import { SysError } from "./errno.ts";
-import { closeFd, pipe, setNonBlocking } from "./pipe.ts";
+import { closeFd, pipe, readSome, setNonBlocking } from "./pipe.ts";
 
 const RD_VERSION = 1;
 const EPOLL_CTL_ADD = 1;
@@ -150,4 +150,34 @@ let hub: ReadinessHub | undefined;
 export function readinessHub(): ReadinessHub {
   hub ??= ReadinessHub.start();
   return hub;
+}
+
+/**
+ * Reads a non-blocking fd until end of file, at most `limit` bytes (more is an error: the writer
+ * is not who it should be), without a Bun stream: one readiness report per burst, no buffers
+ * beyond the result. For short control pipes (the container init's status pipe).
+ */
+export function readToEnd(fd: number, limit: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const buf = new Uint8Array(new ArrayBuffer(limit + 1));
+    let got = 0;
+    let watch: Watch | undefined;
+    const onReady = () => {
+      try {
+        for (;;) {
+          const n = readSome(fd, buf.subarray(got));
+          if (n === -1) return watch!.rearm();
+          got += n;
+          if (got > limit) throw new Error(`fd ${fd}: more than ${limit} bytes where at most ${limit} were expected`);
+          if (n === 0) break;
+        }
+      } catch (e) {
+        watch!.cancel();
+        return reject(e);
+      }
+      watch!.cancel();
+      resolve(buf.slice(0, got));
+    };
+    watch = readinessHub().watch(fd, onReady);
+  });
 }

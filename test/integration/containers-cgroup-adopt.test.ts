@@ -53,6 +53,30 @@ describe.skipIf(!isRoot)("cgroupsPath never adopts a cgroup the agent did not cr
     }
   });
 
+  test("a cgroup existing in one hierarchy only → ALREADY_EXISTS, and what the create made in the others is taken back", async () => {
+    // The refusal comes from the leaf's mkdir in each hierarchy in turn, so the hierarchies
+    // before the one that has it already got new directories: none may stay behind.
+    const rel = `${h.cgroupPrefix}/partly/foreign`;
+    for (const c of ["freezer", "pids"]) {
+      const foreign = join("/sys/fs/cgroup", c, rel);
+      const prefix = join("/sys/fs/cgroup", c, h.cgroupPrefix);
+      const prefixExisted = existsSync(prefix);
+      mkdirSync(foreign, { recursive: true });
+      try {
+        const f = await failure(create(`partly-${c}`, `/${rel}`));
+        expect(Code[f.code]).toBe("ALREADY_EXISTS");
+        expect(f.message).toContain(foreign);
+        // Only the foreign directory and the levels above it that the test made are left.
+        expect(cgroupDirs(rel)).toEqual([foreign]);
+        expect(cgroupDirs(`${h.cgroupPrefix}/partly`)).toEqual([join(prefix, "partly")]);
+      } finally {
+        rmdirSync(foreign);
+        rmdirSync(join(prefix, "partly"));
+        if (!prefixExisted) rmdirSync(prefix);
+      }
+    }
+  });
+
   test("the agent's own cgroup → ALREADY_EXISTS, and the agent keeps answering", async () => {
     const own = readFileSync(`/proc/${h.pid}/cgroup`, "utf8").split("\n")
       .map((l) => l.split(":")).find((f) => f.length === 3 && f[1] !== "" && !f[1]!.startsWith("name=") && f[2] !== "/")?.[2];

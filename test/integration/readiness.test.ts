@@ -2,9 +2,9 @@
 // arm, the hang-up flag, cancelled watches stay silent, many fds at once; and OutputStream on a
 // descriptor whose O_NONBLOCK was cleared still never blocks the agent's thread.
 import { afterAll, describe, expect, test } from "bun:test";
-import { ReadinessHub } from "../../src/sys/readiness.ts";
+import { ReadinessHub, readinessHub, readToEnd } from "../../src/sys/readiness.ts";
 import { OutputStream } from "../../src/process/output.ts";
-import { closeFd, pipe, writeAll } from "../../src/sys/pipe.ts";
+import { closeFd, pipe, setNonBlocking, writeAll } from "../../src/sys/pipe.ts";
 
 const hub = ReadinessHub.start();
 afterAll(() => hub.stop());
@@ -95,5 +95,46 @@ describe("OutputStream reads only what is there", () => {
     clearInterval(timer);
     expect(ticks).toBeGreaterThan(5); // the event loop kept running throughout
     expect(out.drained).toBe(true);
+  });
+});
+
+describe("readToEnd (the container init's status pipe)", () => {
+  const nonBlockingPipe = () => {
+    const [r, w] = pipe();
+    setNonBlocking(r);
+    return [r, w] as const;
+  };
+
+  test("resolves at end of file with every byte, across several writes", async () => {
+    const [r, w] = nonBlockingPipe();
+    const watched = readinessHub().size;
+    let done: Uint8Array | undefined;
+    const p = readToEnd(r, 12).then((b) => (done = b));
+    writeAll(w, new Uint8Array([1, 2, 3, 4, 5]));
+    await settle();
+    expect(done).toBeUndefined(); // bytes, but the writer is still there
+    expect(readinessHub().size).toBe(watched + 1);
+    writeAll(w, new Uint8Array([6, 7, 8, 9, 10, 11, 12]));
+    closeFd(w);
+    expect([...(await p)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(readinessHub().size).toBe(watched); // its watch is gone
+    closeFd(r);
+  });
+
+  test("an empty pipe whose writer closes gives no bytes", async () => {
+    const [r, w] = nonBlockingPipe();
+    const p = readToEnd(r, 12);
+    closeFd(w);
+    expect((await p).length).toBe(0);
+    closeFd(r);
+  });
+
+  test("more than the limit is an error naming it, not a bigger buffer", async () => {
+    const [r, w] = nonBlockingPipe();
+    const p = readToEnd(r, 12);
+    writeAll(w, new Uint8Array(13));
+    closeFd(w);
+    await expect(p).rejects.toThrow("more than 12 bytes");
+    closeFd(r);
   });
 });
