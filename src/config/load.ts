@@ -7,6 +7,10 @@
 // Kata fails to start on an unreadable file; we do that only for `--config` outside init mode
 // (`fatal`). As PID 1, exiting would panic the kernel, so problems are logged, the bad values
 // keep their defaults, and an unusable agent.config_file falls back to the cmdline options.
+// The TOML reader is imported statically: a require() of its chunk on the --config path cost
+// 0.5-0.7 ms of start-up, its place in the entry chunk costs the command-line path nothing
+// measurable (docs/PERFORMANCE.md, session 9).
+import { parseTomlConfig } from "./toml.ts";
 import { readTextFile } from "../sys/file.ts";
 import type { AgentConfig, Problem } from "./types.ts";
 import { defaultConfig, makeProblem } from "./types.ts";
@@ -110,15 +114,6 @@ function readText(path: string, what: string): Read {
   }
 }
 
-/**
- * The TOML reader (valibot schemas) is loaded only when there is a file to read: a guest agent
- * configured from the kernel command line never needs it (about 1 ms of start-up). A synchronous
- * require, because loading the configuration is synchronous.
- */
-function tomlParser(): typeof import("./toml.ts").parseTomlConfig {
-  return (require("./toml.ts") as typeof import("./toml.ts")).parseTomlConfig;
-}
-
 export function loadConfig(opts: LoadOptions): LoadResult {
   const known = opts.knownRequests ?? KNOWN_REQUEST_NAMES;
   const args = parseArgs(opts.argv);
@@ -131,7 +126,7 @@ export function loadConfig(opts: LoadOptions): LoadResult {
     if (args.configFile !== undefined) {
       const file = readText(args.configFile, "config file");
       if (file.ok) {
-        const r = tomlParser()(file.text, args.configFile, known);
+        const r = parseTomlConfig(file.text, args.configFile, known);
         config = r.config;
         problems.push(...r.problems);
         warnings.push(...r.warnings);
@@ -160,7 +155,7 @@ export function loadConfig(opts: LoadOptions): LoadResult {
 
   if (cmd.configFile !== undefined) {
     const file = readText(cmd.configFile, "config file (from agent.config_file)");
-    const r = file.ok ? tomlParser()(file.text, cmd.configFile, known) : undefined;
+    const r = file.ok ? parseTomlConfig(file.text, cmd.configFile, known) : undefined;
     const usable = r !== undefined && !r.problems.some((p) => p.reason.startsWith("invalid TOML"));
     if (usable) {
       // The file replaces every cmdline option, and Kata applies no env overrides here.
