@@ -7,6 +7,7 @@ import { writeAgentSpec, writeRuncBundle } from "../lib/bundle.ts";
 import type { BenchContext } from "../lib/context.ts";
 import { pick } from "../lib/context.ts";
 import { runJson, startAgent } from "../lib/procs.ts";
+import { buildSpawnTrue } from "../lib/floor.ts";
 import type { Row } from "../lib/report.ts";
 import { forceDelete, runc } from "../lib/runtimes.ts";
 import { interleave, median, p99 } from "../lib/stats.ts";
@@ -20,6 +21,16 @@ interface Samples {
 function runOk(argv: string[], logFile: string): void {
   const p = Bun.spawnSync(argv, { stdin: "ignore", stdout: Bun.file(logFile), stderr: Bun.file(logFile) });
   if (p.exitCode !== 0) throw new Error(`${argv.join(" ")} failed (exit ${p.exitCode}): ${readFileSync(logFile, "utf8")}`);
+}
+
+/** The p50 against the cost of any process here: posix_spawn + waitpid of the same /bin/true
+ *  from a small C program, no container and no RPC (bench/floor/spawn-true.c). */
+function floorRow(ctx: BenchContext, oursMs: number): Row {
+  const runs = pick(ctx, 300, 2000);
+  const r = JSON.parse(new TextDecoder().decode(Bun.spawnSync([buildSpawnTrue(ctx.work), String(runs), join(ctx.rootfs, "bin/true")]).stdout)) as { p50_us: number };
+  return { id: "exec_p50_process_floor", what: "  same p50, against starting any process here", unit: "ms", value: oursMs, anchor: r.p50_us / 1000,
+    anchorName: "posix_spawn+waitpid of the same /bin/true from C",
+    note: "the floor is one process's whole life on this machine, without namespaces, cgroups or RPCs", detail: { runs } };
 }
 
 export async function execRows(ctx: BenchContext): Promise<Row[]> {
@@ -59,5 +70,6 @@ export async function execRows(ctx: BenchContext): Promise<Row[]> {
     { id: "exec_p50", what: "ExecProcess+WaitProcess p50", unit: "ms", value: median(ours) / 1000, anchor: theirs.length ? median(theirs) / 1000 : null,
       anchorName, target: { kind: "absolute", better: "lower", limit: 1 }, detail, na: rt.missing ?? undefined },
     { id: "exec_p99", what: "ExecProcess+WaitProcess p99", unit: "ms", value: p99(ours) / 1000, anchor: theirs.length ? p99(theirs) / 1000 : null, anchorName },
+    floorRow(ctx, median(ours) / 1000),
   ];
 }

@@ -7,6 +7,7 @@ import { MiB, pick } from "../lib/context.ts";
 import { fdCount, GUEST_ENV, memoryOf, runJson, startAgent, startGoServer, threadCount, writeAgentConfig, type Memory } from "../lib/procs.ts";
 import type { Row } from "../lib/report.ts";
 import { interleave, median, p99 } from "../lib/stats.ts";
+import { buildFloorServer } from "../lib/floor.ts";
 
 interface Samples {
   samples_us: number[];
@@ -19,19 +20,29 @@ export async function startupRows(ctx: BenchContext): Promise<Row[]> {
   const agentSock = join(dir, "agent.sock");
   const config = writeAgentConfig(dir, agentSock);
   const goSock = join(dir, "go.sock");
+  const floorSock = join(dir, "floor.sock");
+  const floor = buildFloorServer(ctx.work);
   const rounds = pick(ctx, 5, 10);
   const perRound = pick(ctx, 3, 10);
   const ours: number[] = [];
   const theirs: number[] = [];
+  const bun: number[] = [];
   ctx.progress(`start-to-ready: ${rounds} rounds × ${perRound}`);
+  const startup = (sock: string, argv: string[]) => runJson<Samples>([ctx.go.client, "startup", "-addr", `unix://${sock}`, "-n", String(perRound), "--", ...argv]);
   await interleave(rounds, [
-    async () => void ours.push(...(await runJson<Samples>([ctx.go.client, "startup", "-addr", `unix://${agentSock}`, "-n", String(perRound), "--", ctx.agentBin, "--config", config])).samples_us),
-    async () => void theirs.push(...(await runJson<Samples>([ctx.go.client, "startup", "-addr", `unix://${goSock}`, "-n", String(perRound), "--", ctx.go.server, "-addr", `unix://${goSock}`])).samples_us),
+    async () => void ours.push(...(await startup(agentSock, [ctx.agentBin, "--config", config])).samples_us),
+    async () => void theirs.push(...(await startup(goSock, [ctx.go.server, "-addr", `unix://${goSock}`])).samples_us),
+    async () => void bun.push(...(await startup(floorSock, [floor, `unix:${floorSock}`])).samples_us),
   ]);
   return [{
     id: "start_to_ready", what: "start-to-ready (exec → Check answered)", unit: "ms", value: median(ours) / 1000, anchor: median(theirs) / 1000,
     anchorName: "Go ttRPC server", target: { kind: "absolute", better: "lower", limit: 8 },
     detail: { rounds, perRound, oursP99Ms: p99(ours) / 1000, anchorP99Ms: p99(theirs) / 1000 },
+  }, {
+    id: "start_to_ready_bun_floor", what: "  same, against the least a Bun program can do", unit: "ms", value: median(ours) / 1000, anchor: median(bun) / 1000,
+    anchorName: "minimal Bun Check server (bench/floor)",
+    note: "the floor answers every frame with SERVING from one Bun.listen: what is left above it is the agent's own start-up",
+    detail: { floorP99Ms: p99(bun) / 1000 },
   }];
 }
 

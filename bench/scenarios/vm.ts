@@ -14,6 +14,7 @@ import type { BenchContext } from "../lib/context.ts";
 import { pick } from "../lib/context.ts";
 import type { Row } from "../lib/report.ts";
 import { median } from "../lib/stats.ts";
+import { buildFloorServer } from "../lib/floor.ts";
 
 type Form = "initrd" | "blk" | "dax";
 const FORMS: Form[] = ["initrd", "blk", "dax"];
@@ -61,25 +62,29 @@ export async function vmRows(ctx: BenchContext): Promise<Row[]> {
   };
   const agentInitrd = buildInitramfs({ ...agentFiles, outDir: join(dir, "initrd") });
   const agentImage = buildInitramfs({ ...agentFiles, outDir: join(dir, "image"), image: join(dir, "kata-containers.img") });
+  // Bun's own floor in the DAX form: the same image with a minimal Bun Check server as the agent
+  // (bench/floor/check-server.ts), so the row can say what any Bun program costs under TCG.
+  const floorImage = buildInitramfs({ ...agentFiles, agent: buildFloorServer(ctx.work), outDir: join(dir, "image-floor"), image: join(dir, "floor.img") });
   const busyboxInitrd = img.buildBusyboxInitrd(kernel, dir);
   const busyboxImage = img.buildBusyboxImage(dir);
   const loaders = { blk: img.buildLoaderInitrd(kernel, "blk", dir), dax: img.buildLoaderInitrd(kernel, "dax", dir) };
 
   const agentWords = ["vmtest.mode=agent", "vmtest.bench=1", "vmtest.wait=150", "agent.log=info"];
-  const boot = async (form: Form, guest: "agent" | "busybox", i: number): Promise<Sample> => {
+  type Guest = "agent" | "busybox" | "floor";
+  const boot = async (form: Form, guest: Guest, i: number): Promise<Sample> => {
     const consoleLog = join(dir, `console-${form}-${guest}-${i}.log`);
     const common = { kernel: vmlinux, cpus: 2, timeoutMs: 180_000, consoleLog };
     const r =
       form === "initrd"
         ? await bootVm({ ...common, machine: "microvm", initrd: guest === "agent" ? agentInitrd.initrd : busyboxInitrd, append: guest === "agent" ? agentWords : [] })
         : await (async () => {
-            const how = img.imageBoot(form, guest === "agent" ? agentImage.initrd : busyboxImage, loaders[form]);
-            const words = guest === "agent" ? [...agentWords, "vmtest.script=/vmtest/guest-test.sh"] : [];
+            const how = img.imageBoot(form, guest === "agent" ? agentImage.initrd : guest === "floor" ? floorImage.initrd : busyboxImage, loaders[form]);
+            const words = guest === "busybox" ? [] : [...agentWords, "vmtest.script=/vmtest/guest-test.sh"];
             return bootVm({ ...common, ...how, append: [...how.append!, ...words] });
           })();
-    const ready = guest === "agent" ? r.checks.get("agent_check") : r.facts.get("busybox_ready_uptime");
+    const ready = guest === "busybox" ? r.facts.get("busybox_ready_uptime") : r.checks.get("agent_check");
     const mem = Number(r.facts.get("mem_available_kb")?.value);
-    if (!ready || (guest === "agent" && r.checks.get("agent_check")?.status !== "ok") || !mem) {
+    if (!ready || (guest !== "busybox" && r.checks.get("agent_check")?.status !== "ok") || !mem) {
       throw new Error(`${form} ${guest} boot ${i}: no ready marker with memory (timedOut=${r.timedOut}); console in ${consoleLog}`);
     }
     const memory: Record<string, number> = {};
@@ -92,7 +97,7 @@ export async function vmRows(ctx: BenchContext): Promise<Row[]> {
   const n = pick(ctx, 1, 3);
   for (let i = 0; i < n; i++) {
     for (const form of FORMS) {
-      for (const guest of ["busybox", "agent"] as const) {
+      for (const guest of (form === "dax" ? ["busybox", "agent", "floor"] : ["busybox", "agent"]) as Guest[]) {
         ctx.progress(`vm: ${form} ${guest} boot ${i + 1}/${n}`);
         const key = `${form}/${guest}`;
         samples.set(key, [...(samples.get(key) ?? []), await boot(form, guest, i)]);
@@ -118,6 +123,19 @@ export async function vmRows(ctx: BenchContext): Promise<Row[]> {
       // mounted), so the gap splits into "getting the files" and "the agent starting".
       detail: { agentMs: agent.map((s) => s.readyMs), busyboxMs: busybox.map((s) => s.readyMs), agentRootMs: agent.map((s) => s.rootMs), busyboxRootMs: busybox.map((s) => s.rootMs) },
     });
+    const floor = samples.get(`${form}/floor`);
+    if (floor) {
+      rows.push({
+        id: `vm_check_${form}_bun_floor`,
+        what: `  same boot, a minimal Bun Check server in the agent's place`,
+        unit: "ms",
+        value: median(floor.map((s) => s.readyMs)),
+        anchor: median(busybox.map((s) => s.readyMs)),
+        anchorName: `busybox-init VM, same boot (${LABEL[form]})`,
+        note: "bench/floor/check-server.ts as PID 1 through the same shim: what any Bun program costs here; the agent's row minus this one is the agent's own start",
+        detail: { floorMs: floor.map((s) => s.readyMs), floorRootMs: floor.map((s) => s.rootMs) },
+      });
+    }
     const costMiB = busybox.map((b, i) => (b.memAvailableKb - agent[i]!.memAvailableKb) / 1024);
     rows.push({
       id: `vm_mem_${form}`,

@@ -1,0 +1,28 @@
+// The floors some rows are read against (bench/floor/): a minimal Bun Check server, compiled
+// the way build.ts compiles the agent, and a C program that spawns a process and waits for it.
+// Built into the run's work directory on first use.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const floorDir = join(import.meta.dir, "../floor");
+
+function run(cmd: string[]): void {
+  const p = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
+  if (p.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed (exit ${p.exitCode}):\n${p.stdout}${p.stderr}`);
+}
+
+/** bench/floor/check-server.ts as a compiled binary (bytecode, ESM: the agent's build options). */
+export function buildFloorServer(work: string): string {
+  const out = join(work, "floor", "check-server");
+  mkdirSync(join(work, "floor"), { recursive: true });
+  run([process.execPath, "build", "--compile", "--bytecode", "--format", "esm", join(floorDir, "check-server.ts"), "--outfile", out]);
+  return out;
+}
+
+/** bench/floor/spawn-true.c, compiled with the system's C compiler. */
+export function buildSpawnTrue(work: string): string {
+  const out = join(work, "floor", "spawn-true");
+  mkdirSync(join(work, "floor"), { recursive: true });
+  run(["cc", "-O2", "-o", out, join(floorDir, "spawn-true.c")]);
+  return out;
+}
