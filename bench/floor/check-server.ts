@@ -6,6 +6,8 @@
 // is Bun's own start and how much is the agent's.
 // A ttRPC response frame: length 4, the request's stream id, type 2 (response), no flags; the
 // payload is Response{payload: HealthCheckResponse{status: SERVING}}.
+export {};
+
 const answer = (streamId: number): Buffer => {
   const out = Buffer.alloc(14);
   out.writeUInt32BE(4, 0);
