@@ -5,6 +5,7 @@
 // than 16 entries or 1 MiB is bound instead (no updates), as in Kata. Scans run on the event
 // loop with asynchronous fs calls and never overlap.
 import { mkdirSync, rmSync } from "node:fs";
+import type { Stats } from "node:fs";
 import * as fsp from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { invalid } from "../errors.ts";
@@ -31,40 +32,51 @@ interface Watched {
   seen: Map<string, number>;
 }
 
-async function copyEntry(from: string, to: string): Promise<void> {
-  const st = await fsp.lstat(from);
+/** Copies one entry whose lstat the scan took; its parent exists (parents are copied first). The
+ *  calls of one entry that do not depend on each other go together: each is a round trip to Bun's
+ *  file-system threads (the source is on the shared filesystem, where a call may be slow). */
+async function copyEntry(from: string, to: string, st: Stats): Promise<void> {
+  const owner = () => fsp.lchown(to, st.uid, st.gid);
   if (st.isDirectory()) {
     await fsp.mkdir(to, { recursive: true });
-    await fsp.chmod(to, st.mode & 0o7777);
+    await Promise.all([fsp.chmod(to, st.mode & 0o7777), owner()]);
   } else if (st.isSymbolicLink()) {
-    await fsp.rm(to, { force: true, recursive: true });
-    await fsp.symlink(await fsp.readlink(from), to);
+    const [link] = await Promise.all([fsp.readlink(from), fsp.rm(to, { force: true, recursive: true })]);
+    await fsp.symlink(link, to);
+    await owner();
   } else if (st.isFile()) {
     await fsp.mkdir(dirname(to), { recursive: true });
     await fsp.copyFile(from, to);
-    await fsp.chmod(to, st.mode & 0o7777);
-  } else {
-    return; // devices, fifos, sockets: not part of a ConfigMap
+    await Promise.all([fsp.chmod(to, st.mode & 0o7777), owner()]);
   }
-  await fsp.lchown(to, st.uid, st.gid);
+  // devices, fifos, sockets: not part of a ConfigMap
 }
 
-/** Walks the source without following symlinks: path -> mtime, within Kata's limits. */
-async function scanTree(root: string): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
+/**
+ * Walks the source without following symlinks, one directory level at a time: every entry of a
+ * level is lstat'ed at once and every directory of it listed at once, so the scan takes a few
+ * round trips per level instead of one per entry. Kata's limits are checked before a level's
+ * calls start, so an oversized volume never starts more than MAX_ENTRIES of them.
+ * Returns path -> lstat, parents before children.
+ */
+async function scanTree(root: string): Promise<Map<string, Stats>> {
+  const out = new Map<string, Stats>();
   let bytes = 0;
-  const visit = async (p: string): Promise<void> => {
-    const st = await fsp.lstat(p);
-    out.set(p, st.mtimeMs);
-    if (out.size > MAX_ENTRIES) throw new TooBig(`more than ${MAX_ENTRIES} entries`);
-    if (st.isDirectory()) {
-      for (const name of await fsp.readdir(p)) await visit(join(p, name));
-    } else {
-      bytes += st.size;
-      if (bytes > MAX_BYTES) throw new TooBig(`more than ${MAX_BYTES} bytes`);
-    }
-  };
-  await visit(root);
+  let level = [root];
+  while (level.length > 0) {
+    if (out.size + level.length > MAX_ENTRIES) throw new TooBig(`more than ${MAX_ENTRIES} entries`);
+    const stats = await Promise.all(level.map((p) => fsp.lstat(p)));
+    const dirs: string[] = [];
+    level.forEach((p, i) => {
+      const st = stats[i]!;
+      out.set(p, st);
+      if (st.isDirectory()) dirs.push(p);
+      else bytes += st.size;
+    });
+    if (bytes > MAX_BYTES) throw new TooBig(`more than ${MAX_BYTES} bytes`);
+    const listings = await Promise.all(dirs.map((d) => fsp.readdir(d)));
+    level = dirs.flatMap((d, i) => listings[i]!.map((name) => join(d, name)));
+  }
   return out;
 }
 
@@ -147,7 +159,7 @@ export class BindWatcher {
 
   /** One scan: removed entries deleted, new or newer entries copied; too big → bind instead. */
   private async check(w: Watched): Promise<void> {
-    let now: Map<string, number>;
+    let now: Map<string, Stats>;
     try {
       now = await scanTree(w.source);
     } catch (e) {
@@ -163,12 +175,22 @@ export class BindWatcher {
     for (const p of w.seen.keys()) {
       if (!now.has(p)) await fsp.rm(this.targetOf(w, p), { recursive: true, force: true });
     }
-    // Parents before children: the map keeps the walk's order.
-    for (const [p, mtime] of now) {
+    // Parents before children: the entries of one depth are copied together, after the depth above.
+    const byDepth = new Map<number, [string, Stats][]>();
+    for (const [p, st] of now) {
       const old = w.seen.get(p);
-      if (old === undefined || mtime > old) await copyEntry(p, this.targetOf(w, p));
+      if (old !== undefined && st.mtimeMs <= old) continue;
+      const depth = p.split("/").length;
+      byDepth.set(depth, [...(byDepth.get(depth) ?? []), [p, st]]);
     }
-    w.seen = now;
+    for (const depth of [...byDepth.keys()].sort((a, b) => a - b)) {
+      // All settled before a failure is reported: a caller that then removes the target must not
+      // race copies still writing into it.
+      const results = await Promise.allSettled(byDepth.get(depth)!.map(([p, st]) => copyEntry(p, this.targetOf(w, p), st)));
+      const failed = results.find((r) => r.status === "rejected");
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    }
+    w.seen = new Map([...now].map(([p, st]) => [p, st.mtimeMs]));
   }
 
   private targetOf(w: Watched, p: string): string {
