@@ -20,9 +20,17 @@ export function buildFloorServer(work: string): string {
 }
 
 /** bench/floor/spawn-true.c, compiled with the system's C compiler. */
-export function buildSpawnTrue(work: string): string {
+function buildSpawnTrue(work: string): string {
   const out = join(work, "floor", "spawn-true");
   mkdirSync(join(work, "floor"), { recursive: true });
   run(["cc", "-O2", "-o", out, join(floorDir, "spawn-true.c")]);
   return out;
+}
+
+/** p50 in ms of `runs` spawns of `program` and waits for it, in new namespaces when `ns`.
+ *  Throws with the program's stderr when it fails (the scenario's row then says "failed"). */
+export function spawnFloorMs(work: string, runs: number, program: string, ns = false): number {
+  const out = Bun.spawnSync([buildSpawnTrue(work), String(runs), program, ...(ns ? ["ns"] : [])], { stdout: "pipe", stderr: "pipe" });
+  if (out.exitCode !== 0) throw new Error(`spawn-true failed (exit ${out.exitCode}): ${out.stderr}`);
+  return (JSON.parse(new TextDecoder().decode(out.stdout)) as { p50_us: number }).p50_us / 1000;
 }

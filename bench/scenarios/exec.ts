@@ -7,7 +7,7 @@ import { writeAgentSpec, writeRuncBundle } from "../lib/bundle.ts";
 import type { BenchContext } from "../lib/context.ts";
 import { pick } from "../lib/context.ts";
 import { runJson, startAgent } from "../lib/procs.ts";
-import { buildSpawnTrue } from "../lib/floor.ts";
+import { spawnFloorMs } from "../lib/floor.ts";
 import type { Row } from "../lib/report.ts";
 import { forceDelete, runc } from "../lib/runtimes.ts";
 import { interleave, median, p99 } from "../lib/stats.ts";
@@ -27,8 +27,7 @@ function runOk(argv: string[], logFile: string): void {
  *  from a small C program, no container and no RPC (bench/floor/spawn-true.c). */
 function floorRow(ctx: BenchContext, oursMs: number): Row {
   const runs = pick(ctx, 300, 2000);
-  const r = JSON.parse(new TextDecoder().decode(Bun.spawnSync([buildSpawnTrue(ctx.work), String(runs), join(ctx.rootfs, "bin/true")]).stdout)) as { p50_us: number };
-  return { id: "exec_p50_process_floor", what: "  same p50, against starting any process here", unit: "ms", value: oursMs, anchor: r.p50_us / 1000,
+  return { id: "exec_p50_process_floor", what: "  same p50, against starting any process here", unit: "ms", value: oursMs, anchor: spawnFloorMs(ctx.work, runs, join(ctx.rootfs, "bin/true")),
     anchorName: "posix_spawn+waitpid of the same /bin/true from C",
     note: "the floor is one process's whole life on this machine, without namespaces, cgroups or RPCs", detail: { runs } };
 }

@@ -8,7 +8,7 @@ import { pick } from "../lib/context.ts";
 import { cpuMs, runJson, startAgent } from "../lib/procs.ts";
 import type { Row } from "../lib/report.ts";
 import { crun, runc, type Runtime } from "../lib/runtimes.ts";
-import { buildSpawnTrue } from "../lib/floor.ts";
+import { spawnFloorMs } from "../lib/floor.ts";
 import { interleave, median, p99 } from "../lib/stats.ts";
 
 interface Samples {
@@ -99,10 +99,8 @@ export async function lifecycleRows(ctx: BenchContext): Promise<Row[]> {
  *  RPCs). What crun and the agent each add is above it. */
 function floorRow(ctx: BenchContext, oursMs: number | null): Row {
   const runs = pick(ctx, 200, 1000);
-  const out = Bun.spawnSync([buildSpawnTrue(ctx.work), String(runs), join(ctx.rootfs, "bin/true"), "ns"]);
-  if (out.exitCode !== 0) return { id: "lifecycle_namespace_floor", what: "  lifecycle, against a process in five new namespaces", unit: "ms", value: null, anchor: null, anchorName: "", na: `spawn-true failed: ${out.stderr}` };
-  const r = JSON.parse(new TextDecoder().decode(out.stdout)) as { p50_us: number };
-  return { id: "lifecycle_namespace_floor", what: "  lifecycle, against a process in five new namespaces", unit: "ms", value: oursMs, anchor: r.p50_us / 1000,
+  return { id: "lifecycle_namespace_floor", what: "  lifecycle, against a process in five new namespaces", unit: "ms", value: oursMs,
+    anchor: spawnFloorMs(ctx.work, runs, join(ctx.rootfs, "bin/true"), true),
     anchorName: "clone(5 CLONE_NEW*)+exec+wait from C",
     note: "the floor: the namespaces, one process's life and their teardown, no mounts, cgroups or RPCs", detail: { runs } };
 }

@@ -32,24 +32,24 @@ interface Watched {
   seen: Map<string, number>;
 }
 
-/** Copies one entry whose lstat the scan took; its parent exists (parents are copied first). The
- *  calls of one entry that do not depend on each other go together: each is a round trip to Bun's
- *  file-system threads (the source is on the shared filesystem, where a call may be slow). */
+/** Copies one entry whose lstat the scan took; its parent exists (parents are copied first).
+ *  Mode before owner, as before: a chown clears the set-id bits the chmod set, so the order is
+ *  part of what the container sees. */
 async function copyEntry(from: string, to: string, st: Stats): Promise<void> {
-  const owner = () => fsp.lchown(to, st.uid, st.gid);
   if (st.isDirectory()) {
     await fsp.mkdir(to, { recursive: true });
-    await Promise.all([fsp.chmod(to, st.mode & 0o7777), owner()]);
+    await fsp.chmod(to, st.mode & 0o7777);
   } else if (st.isSymbolicLink()) {
     const [link] = await Promise.all([fsp.readlink(from), fsp.rm(to, { force: true, recursive: true })]);
     await fsp.symlink(link, to);
-    await owner();
   } else if (st.isFile()) {
     await fsp.mkdir(dirname(to), { recursive: true });
     await fsp.copyFile(from, to);
-    await Promise.all([fsp.chmod(to, st.mode & 0o7777), owner()]);
+    await fsp.chmod(to, st.mode & 0o7777);
+  } else {
+    return; // devices, fifos, sockets: not part of a ConfigMap
   }
-  // devices, fifos, sockets: not part of a ConfigMap
+  await fsp.lchown(to, st.uid, st.gid);
 }
 
 /**
@@ -181,7 +181,9 @@ export class BindWatcher {
       const old = w.seen.get(p);
       if (old !== undefined && st.mtimeMs <= old) continue;
       const depth = p.split("/").length;
-      byDepth.set(depth, [...(byDepth.get(depth) ?? []), [p, st]]);
+      const same = byDepth.get(depth);
+      if (same) same.push([p, st]);
+      else byDepth.set(depth, [[p, st]]);
     }
     for (const depth of [...byDepth.keys()].sort((a, b) => a - b)) {
       // All settled before a failure is reported: a caller that then removes the target must not

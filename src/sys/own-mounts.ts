@@ -5,27 +5,20 @@
 // open file last saw (set at open, updated by the poll that reports it). A propagation change
 // (MS_SHARED, MS_PRIVATE, ...) does not move that counter, so the agent's own mount(2) calls mark
 // the table stale too (src/sys/mount.ts).
-import { C, check, cstr, ptr, retry } from "./libc.ts";
+import { C, check, cstr } from "./libc.ts";
 import { readTextFd } from "./file.ts";
 import { parseMountinfo, type MountInfo } from "./mountinfo.ts";
 import { O_CLOEXEC, O_RDONLY } from "./consts.ts";
+import { POLLERR, POLLPRI, pollNow } from "./poll.ts";
 
-const POLLPRI = 0x2;
-const POLLERR = 0x8;
 const PATH = "/proc/self/mountinfo";
 
 let fd = -1;
 let table: readonly MountInfo[] = [];
 let stale = false;
-// struct pollfd { int fd; short events; short revents; }
-const pfd = new Int32Array(new ArrayBuffer(8));
 
 function changedSinceRead(): boolean {
-  pfd[0] = fd;
-  pfd[1] = POLLPRI; // events in the low half, revents (0) in the high half
-  retry("poll(mountinfo)", () => C.poll(ptr(pfd), 1, 0));
-  const revents = pfd[1]! >>> 16;
-  return (revents & (POLLPRI | POLLERR)) !== 0;
+  return (pollNow(fd, POLLPRI) & (POLLPRI | POLLERR)) !== 0;
 }
 
 /** The calling process's mounts, re-read only when the kernel reports a change; empty when

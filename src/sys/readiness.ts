@@ -168,7 +168,7 @@ export function readToEnd(fd: number, limit: number): Promise<Uint8Array> {
           const n = readSome(fd, buf.subarray(got));
           if (n === -1) return watch!.rearm();
           got += n;
-          if (got > limit) throw new Error(`fd ${fd}: more than ${limit} bytes where at most ${limit} were expected`);
+          if (got > limit) throw new Error(`fd ${fd}: more than ${limit} bytes`);
           if (n === 0) break;
         }
       } catch (e) {

@@ -3,16 +3,14 @@
 // `Bun.connect({ fd })`. Abstract unix sockets need nothing from here: `Bun.listen({ unix: "\0name" })`
 // binds an abstract name (checked in /proc/net/unix on Bun 1.4.5).
 import { ptr } from "bun:ffi";
-import { C, check, errno, retry } from "./libc.ts";
+import { C, check, errno } from "./libc.ts";
 import { SysError } from "./errno.ts";
 
 import { AF_VSOCK, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET } from "./consts.ts";
+import { POLLERR, POLLHUP, POLLOUT, pollNow } from "./poll.ts";
 
 const SO_ERROR = 4;
 const EINPROGRESS = 115;
-const POLLOUT = 0x004;
-const POLLERR = 0x008;
-const POLLHUP = 0x010;
 
 export { VMADDR_CID_ANY } from "./consts.ts";
 import { VMADDR_CID_ANY } from "./consts.ts";
@@ -76,16 +74,9 @@ export async function vsockConnect(cid: number, port: number, timeoutMs = 5000):
 }
 
 async function waitWritable(fd: number, timeoutMs: number, where: string): Promise<void> {
-  // struct pollfd { int fd; short events; short revents; }
-  const pfd = new DataView(new ArrayBuffer(8));
   const give = Date.now() + timeoutMs;
   for (let pause = 1; ; pause = Math.min(pause * 2, 20)) {
-    pfd.setInt32(0, fd, true);
-    pfd.setInt16(4, POLLOUT, true);
-    pfd.setInt16(6, 0, true);
-    const n = retry("poll", () => C.poll(ptr(pfd.buffer), 1, 0));
-    const revents = pfd.getInt16(6, true);
-    if (n > 0 && revents & (POLLOUT | POLLERR | POLLHUP)) break;
+    if (pollNow(fd, POLLOUT) & (POLLOUT | POLLERR | POLLHUP)) break;
     if (Date.now() >= give) throw new SysError(where, 110 /* ETIMEDOUT */);
     await Bun.sleep(pause);
   }
